@@ -1,0 +1,1 @@
+"""Building blocks of the FlashMD model and trainer (plain torch, TorchScript-ready)."""

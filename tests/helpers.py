@@ -1,0 +1,125 @@
+"""Helpers for the tests: reference MD with EMT and tiny FlashMD models."""
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import ase
+import ase.build
+import ase.io
+import ase.units
+import numpy as np
+import torch
+from ase.calculators.emt import EMT
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.verlet import VelocityVerlet
+from metatrain.utils.architectures import get_default_hypers
+from metatrain.utils.data import DatasetInfo
+from metatrain.utils.data.target_info import get_generic_target_info
+
+
+TINY_MODEL_HYPERS: Dict[str, Any] = {
+    "d_pet": 8,
+    "d_head": 8,
+    "d_node": 8,
+    "d_feedforward": 8,
+    "num_heads": 1,
+    "num_attention_layers": 1,
+    "num_gnn_layers": 1,
+}
+
+
+def tiny_hypers(**changes: Any) -> Dict[str, Any]:
+    """Default model hypers with tiny widths (fast tests)."""
+    hypers = get_default_hypers("experimental.flashmd")["model"]
+    hypers.update(TINY_MODEL_HYPERS)
+    hypers.update(changes)
+    return hypers
+
+
+def target_info(name: str) -> Any:
+    unit = "A" if name == "position" else "(eV*u)^(1/2)"
+    return get_generic_target_info(
+        name,
+        {
+            "quantity": name,
+            "unit": unit,
+            "type": {"cartesian": {"rank": 1}},
+            "num_subtargets": 1,
+            "sample_kind": "atom",
+        },
+    )
+
+
+def flashmd_dataset_info(atomic_types: List[int]) -> DatasetInfo:
+    return DatasetInfo(
+        length_unit="angstrom",
+        atomic_types=atomic_types,
+        targets={name: target_info(name) for name in ("position", "momentum")},
+    )
+
+
+def tiny_model(
+    atomic_types: List[int] = (13,),
+    timestep: float = 10.0,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    **changes: Any,
+) -> Any:
+    """A randomly initialised FlashMD model with timestep (fs) and ASE masses set."""
+    from metatrain_flashmd.model import FlashMD
+
+    torch.manual_seed(seed)
+    model = FlashMD(tiny_hypers(**changes), flashmd_dataset_info(list(atomic_types)))
+    model.set_timestep(timestep)
+    return model.to(dtype)
+
+
+def aluminium_trajectory(
+    path: Path,
+    num_frames: int,
+    repeat: int = 2,
+    temperature_K: float = 300.0,
+    seed: int = 0,
+    symbols: Optional[Dict[int, str]] = None,
+) -> List[ase.Atoms]:
+    """Write ``num_frames`` frames (1 fs apart) of EMT MD of fcc Al (4 * repeat^3
+    atoms) to ``path``; ``symbols`` replaces some atoms (index -> symbol)."""
+    atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(repeat)
+    for index, symbol in (symbols or {}).items():
+        atoms[index].symbol = symbol
+    atoms.calc = EMT()
+    rng = np.random.default_rng(seed)
+    atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    Stationary(atoms)
+    dynamics = VelocityVerlet(atoms, timestep=1.0 * ase.units.fs)
+    frames = []
+    for _ in range(num_frames):
+        dynamics.run(1)
+        frame = atoms.copy()
+        frame.wrap()
+        frame.set_momenta(atoms.get_momenta())
+        frame.info["time_fs"] = float(dynamics.get_time() / ase.units.fs)
+        frames.append(frame)
+    ase.io.write(path, frames)
+    return frames
+
+
+def write_pairs(source: Path, path: Path, lag: int, spacing: int) -> List[ase.Atoms]:
+    """Pairs ``lag`` frames apart from a trajectory, built by hand: the earlier frame
+    with ``future_positions`` (unwrapped by the minimum image) and
+    ``future_momenta``."""
+    frames = ase.io.read(source, ":")
+    pairs = []
+    for start in range(0, len(frames) - lag, spacing):
+        now, later = frames[start], frames[start + lag]
+        pair = now.copy()
+        delta = later.positions - now.positions
+        fractional = np.linalg.solve(now.cell.T, delta.T).T
+        fractional -= np.round(fractional)
+        pair.arrays["future_positions"] = now.positions + fractional @ now.cell
+        pair.arrays["future_momenta"] = later.get_momenta()
+        pair.set_momenta(now.get_momenta())
+        pairs.append(pair)
+    ase.io.write(path, pairs)
+    return pairs
