@@ -5,13 +5,16 @@ from typing import Any, Dict, List, Optional
 
 import ase
 import ase.build
+import ase.data
 import ase.io
 import ase.units
 import numpy as np
 import torch
 from ase.calculators.emt import EMT
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
+from metatensor.torch import Labels, TensorBlock, TensorMap
+from metatomic.torch import System
 from metatrain.utils.architectures import get_default_hypers
 from metatrain.utils.data import DatasetInfo
 from metatrain.utils.data.target_info import get_generic_target_info
@@ -90,7 +93,7 @@ def aluminium_trajectory(
     atoms.calc = EMT()
     rng = np.random.default_rng(seed)
     atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    thermalize_momenta(atoms, temperature_K, rng=rng)
     Stationary(atoms)
     dynamics = VelocityVerlet(atoms, timestep=1.0 * ase.units.fs)
     frames = []
@@ -123,3 +126,38 @@ def write_pairs(source: Path, path: Path, lag: int, spacing: int) -> List[ase.At
         pairs.append(pair)
     ase.io.write(path, pairs)
     return pairs
+
+
+def with_momenta(
+    system: System,
+    momenta: Optional[torch.Tensor] = None,
+    masses: bool = False,
+    seed: int = 0,
+) -> System:
+    """``system`` with ``momenta`` (n, 3) (random if None) and, if asked, ASE masses
+    attached as ``momentum`` and ``mass`` data."""
+    n = len(system)
+    if momenta is None:
+        generator = torch.Generator().manual_seed(seed)
+        momenta = torch.randn(n, 3, generator=generator, dtype=torch.float64)
+    device, dtype = system.device, system.positions.dtype
+    samples = Labels(
+        ["system", "atom"], torch.tensor([[0, i] for i in range(n)], device=device)
+    )
+    block = TensorBlock(
+        values=momenta.reshape(n, 3, 1).to(dtype=dtype, device=device),
+        samples=samples,
+        components=[Labels(["xyz"], torch.arange(3, device=device).reshape(-1, 1))],
+        properties=Labels(["momentum"], torch.tensor([[0]], device=device)),
+    )
+    system.add_data("momentum", TensorMap(Labels.single().to(device), [block]))
+    if masses:
+        values = torch.tensor(ase.data.atomic_masses[system.types.cpu().numpy()])
+        block = TensorBlock(
+            values=values.reshape(-1, 1).to(dtype=dtype, device=device),
+            samples=samples,
+            components=[],
+            properties=Labels(["mass"], torch.tensor([[0]], device=device)),
+        )
+        system.add_data("mass", TensorMap(Labels.single().to(device), [block]))
+    return system

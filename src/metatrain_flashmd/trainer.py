@@ -384,7 +384,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 optimizer.step()
                 scheduler.step()
             if want_metrics:
-                sums[0] += float(loss)
+                sums[0] += float(loss.detach())
                 sums[1] += atoms.positions.shape[0]
                 for i, name in enumerate(model.target_names):
                     physical = errors[name][0].detach().double().cpu()

@@ -6,7 +6,6 @@ in four :class:`torch.nn.ModuleDict` keyed by target name, the layout metatrain'
 fine-tuning helpers address by name.
 """
 
-
 import torch
 
 
