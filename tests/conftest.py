@@ -1,6 +1,5 @@
 """Shared fixtures: small EMT trajectories and tiny FlashMD models."""
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,6 @@ from helpers import (  # noqa: F401 - re-exported fixtures' helpers
     tiny_model,
     write_pairs,
 )
-
-
-warnings.filterwarnings("ignore", message=".*register_new_resolver.*")
 
 
 @pytest.fixture(scope="session")

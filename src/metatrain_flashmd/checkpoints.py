@@ -123,14 +123,20 @@ def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, A
 
 
 def upgrade_model_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-    """Bring the model part of ``checkpoint`` to :data:`MODEL_VERSION`."""
+    """Bring the model part of ``checkpoint`` to :data:`MODEL_VERSION`.
+
+    Built-in checkpoints are passed through untouched: ``load_checkpoint`` refuses
+    them, and metatrain reports its errors as they are, whereas it replaces errors
+    raised here by a generic message.
+    """
     if is_builtin_checkpoint(checkpoint):
-        refuse_builtin(checkpoint)
+        return checkpoint
     return _upgrade(checkpoint, "model", MODEL_VERSION)
 
 
 def upgrade_trainer_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-    """Bring the trainer part of ``checkpoint`` to :data:`TRAINER_VERSION`."""
+    """Bring the trainer part of ``checkpoint`` to :data:`TRAINER_VERSION` (built-in
+    checkpoints pass through, see :func:`upgrade_model_checkpoint`)."""
     if is_builtin_checkpoint(checkpoint):
-        refuse_builtin(checkpoint)
+        return checkpoint
     return _upgrade(checkpoint, "trainer", TRAINER_VERSION)
