@@ -231,6 +231,11 @@ class TrainerHypers(TypedDict):
     fs. Required. It is stored in the model (``module.timestep``) and engines refuse
     to run it with another stride. Datasets written by ``mtt-flashmd pairs`` record
     their stride and training stops if it differs."""
+    batch_size: int = 16
+    """Number of pairs per optimisation step (summed over ranks when distributed).
+    Larger batches train faster per epoch but need more memory."""
+    # batch_size comes before masses: metatrain's command line looks for it by
+    # walking the options in order and cannot walk past integer keys
     masses: Dict[int, float] = {}
     """Atomic masses in u, by atomic number. Elements left out take the
     ``ase.data`` masses (natural isotopic average). The masses are stored in the
@@ -250,9 +255,6 @@ class TrainerHypers(TypedDict):
     distributed_port: int = 39591
     """TCP port for the rendezvous of distributed ranks, when the launcher does not
     set ``MASTER_PORT``."""
-    batch_size: int = 16
-    """Number of pairs per optimisation step (summed over ranks when distributed).
-    Larger batches train faster per epoch but need more memory."""
     num_epochs: int = 1000
     """Total number of epochs. On restart, training continues up to this number."""
     warmup_fraction: float = 0.01

@@ -225,7 +225,8 @@ class Trainer(TrainerInterface[TrainerHypers]):
         val_loader = self._loader(
             val_pairs, val_stats.sizes, model, shuffle=False, context=context
         )
-        wrapped = context.wrap(PairPredictor(model))
+        predictor = PairPredictor(model)
+        wrapped = context.wrap(predictor)
 
         parameters = [p for p in model.parameters() if p.requires_grad]
         if self.hypers["weight_decay"] is not None:
@@ -267,12 +268,11 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 scheduler,
                 context,
                 dtype,
-                device,
                 log_now,
             )
             with torch.no_grad():
                 val_metrics = self._run_epoch(
-                    wrapped,
+                    predictor,
                     model,
                     val_loader,
                     losses,
@@ -281,7 +281,6 @@ class Trainer(TrainerInterface[TrainerHypers]):
                     None,
                     context,
                     dtype,
-                    device,
                     True,
                 )
             if metric_logger is None:
@@ -315,7 +314,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
                     )
         self.optimizer_state_dict = optimizer.state_dict()
         self.scheduler_state_dict = scheduler.state_dict()
-        context.finish()
+        context.finish(Path(checkpoint_dir))
 
     def _loader(
         self,
@@ -350,7 +349,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
 
     def _run_epoch(
         self,
-        wrapped: torch.nn.Module,
+        predictor: torch.nn.Module,
         model: FlashMD,
         loader: torch.utils.data.DataLoader,
         losses: Dict[str, TargetLoss],
@@ -359,25 +358,30 @@ class Trainer(TrainerInterface[TrainerHypers]):
         scheduler: Optional[torch.optim.lr_scheduler.LRScheduler],
         context: "distributed.Context",
         dtype: torch.dtype,
-        device: torch.device,
         want_metrics: bool,
     ) -> Dict[str, float]:
         """One pass over ``loader``; trains when an optimizer is given. Returns the
-        summed loss and per-target RMSE (and MAE) in physical units."""
+        loss and per-target RMSE (and MAE) in physical units, over all ranks."""
         training = optimizer is not None
         model.train(training)
         loader.batch_sampler.epoch = epoch
         loader.collate_fn.epoch = epoch
-        sums = torch.zeros(2 + 3 * len(model.target_names), dtype=torch.float64)
+        names = model.target_names
+        sums = torch.zeros(2 + 3 * len(names), dtype=torch.float64)
         for batch in loader:
-            batch: PairBatch
-            atoms = batch.atoms(dtype, device)
-            predictions = wrapped(atoms)
-            errors = _errors(model, atoms, batch, predictions, dtype, device)
-            loss = sum(losses[name](errors[name][1]) for name in model.target_names)
+            if batch is None:  # this rank's share of a small batch is empty
+                continue
+            atoms = batch.atoms(dtype, context.device)
+            count = torch.tensor([3.0 * atoms.positions.shape[0]], dtype=torch.float64)
+            if training and context.distributed:
+                count = context.all_reduce(count)
+            errors = _errors(model, atoms, batch, predictor(atoms))
+            loss = sum(losses[name](errors[name][1], float(count)) for name in names)
             if training:
                 optimizer.zero_grad()
-                loss.backward()
+                # gradients are averaged over ranks: scale so that their mean is the
+                # gradient of the loss of the whole (global) batch
+                (loss * context.world_size).backward()
                 torch.nn.utils.clip_grad_norm_(
                     model.parameters(), self.hypers["grad_clip_norm"]
                 )
@@ -386,19 +390,18 @@ class Trainer(TrainerInterface[TrainerHypers]):
             if want_metrics:
                 sums[0] += float(loss.detach())
                 sums[1] += atoms.positions.shape[0]
-                for i, name in enumerate(model.target_names):
+                for i, name in enumerate(names):
                     physical = errors[name][0].detach().double().cpu()
                     sums[2 + 3 * i] += physical.pow(2).sum()
                     sums[3 + 3 * i] += physical.abs().sum()
-        sums = context.all_reduce(sums)
         if not want_metrics:
             return {}
+        sums = context.all_reduce(sums)
         components = max(1.0, 3.0 * float(sums[1]))
         metrics = {"loss": float(sums[0])}
-        for i, name in enumerate(model.target_names):
-            metrics[f"{name} RMSE (per atom)"] = math.sqrt(
-                float(sums[2 + 3 * i]) / components
-            )
+        for i, name in enumerate(names):
+            mse = float(sums[2 + 3 * i]) / components
+            metrics[f"{name} RMSE (per atom)"] = math.sqrt(mse)
             if self.hypers["log_mae"]:
                 metrics[f"{name} MAE (per atom)"] = float(sums[3 + 3 * i]) / components
         return metrics
@@ -458,11 +461,9 @@ class Trainer(TrainerInterface[TrainerHypers]):
 
 def _errors(
     model: FlashMD,
-    atoms: Any,
+    atoms: AtomBatch,
     batch: PairBatch,
     predictions: Dict[str, torch.Tensor],
-    dtype: torch.dtype,
-    device: torch.device,
 ) -> Dict[str, Any]:
     """Per target: (physical error (n, 3), normalised error (n, 3))."""
     species = model.species_to_species_index[atoms.types]
@@ -474,6 +475,6 @@ def _errors(
         else:
             truth = batch.future_momenta
             scale = model.momentum_output_scale[species]
-        physical = predictions[name] - truth.to(device=device, dtype=dtype)
+        physical = predictions[name] - truth.to(atoms.positions)
         result[name] = (physical, physical / scale.unsqueeze(-1))
     return result

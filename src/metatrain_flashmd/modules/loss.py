@@ -1,7 +1,7 @@
 """Losses of the normalised, mass-scaled targets."""
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Mapping
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 import torch
 
@@ -18,8 +18,14 @@ class TargetLoss:
     reduction: str = "mean"
     delta: float = 1.0
 
-    def __call__(self, errors: torch.Tensor) -> torch.Tensor:
-        """Loss of normalised ``errors`` (n, 3), prediction minus target."""
+    def __call__(
+        self, errors: torch.Tensor, count: Optional[float] = None
+    ) -> torch.Tensor:
+        """Loss of normalised ``errors`` (n, 3), prediction minus target.
+
+        :param count: number of error components the mean runs over (all ranks of a
+            distributed batch); defaults to ``errors.numel()``.
+        """
         if self.type == "mse":
             values = errors**2
         elif self.type == "mae":
@@ -28,7 +34,9 @@ class TargetLoss:
             values = torch.nn.functional.huber_loss(
                 errors, torch.zeros_like(errors), reduction="none", delta=self.delta
             )
-        total = values.mean() if self.reduction == "mean" else values.sum()
+        total = values.sum()
+        if self.reduction == "mean":
+            total = total / (errors.numel() if count is None else count)
         return self.weight * total
 
 

@@ -163,7 +163,9 @@ class PairCollate:
             pair = pair.transformed(random_orthogonal(rng))
         return pair
 
-    def __call__(self, items: Sequence[Tuple[int, Pair]]) -> PairBatch:
+    def __call__(self, items: Sequence[Tuple[int, Pair]]) -> Optional[PairBatch]:
+        if len(items) == 0:
+            return None
         pairs = [self.augment(index, pair) for index, pair in items]
         calculator = vesin.NeighborList(cutoff=self.cutoff, full_list=True)
         centers, neighbors, shifts = [], [], []
@@ -314,10 +316,18 @@ class PairBatchSampler(torch.utils.data.Sampler):
             batches.append(current)
         return [b for b in batches if sum(self.sizes[i] for i in b) >= self.min_atoms]
 
+    def usable_batches(self) -> List[List[int]]:
+        """Global batches; when training on several ranks, without those too small to
+        give every rank a pair (all ranks must take the same number of steps)."""
+        batches = self.global_batches()
+        if self.shuffle and self.world_size > 1:
+            batches = [batch for batch in batches if len(batch) >= self.world_size]
+        return batches
+
     def __iter__(self) -> Iterator[List[int]]:
-        for batch in self.global_batches():
+        for batch in self.usable_batches():
             share = np.array_split(np.array(batch, dtype=np.int64), self.world_size)
             yield share[self.rank].tolist()
 
     def __len__(self) -> int:
-        return len(self.global_batches())
+        return len(self.usable_batches())

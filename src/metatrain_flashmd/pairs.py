@@ -1,0 +1,361 @@
+"""FlashMD training pairs from MD trajectories (``mtt-flashmd pairs``).
+
+A pair is a frame at time t (positions, momenta, cell) and the positions and momenta
+``lag`` frames later (arrays ``future_positions``, unwrapped against t by the minimum
+image, and ``future_momenta``). Each trajectory file is split in time into a
+training, a validation and a test block, in this order; a pair is kept only if both
+of its frames lie in one block. Its time-reversed twin (the frames swapped, both
+momenta negated) follows it in the same file.
+
+Frames are streamed: only the last ``lag + 1`` frames of a file are held in memory.
+"""
+
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Deque, Dict, List, Optional, Sequence
+
+import ase
+import numpy as np
+import tqdm
+
+from ._names import FUTURE_MOMENTA_KEY, FUTURE_POSITIONS_KEY, TIMESTEP_INFO_KEY
+from .modules.pair_targets import check_pair
+from .pair_splits import (
+    Block,
+    PairsArgumentError,
+    check_arguments,
+    plan_blocks,
+)
+from .pairs_output import (
+    SET_LABELS,
+    SET_NAMES,
+    OutputFiles,
+    check_directory,
+    options_text,
+    set_file_paths,
+)
+from .trajectory_io import Frame, ReadOptions, TrajectoryError, TrajectoryReader
+
+
+SOURCE_INFO_KEY = "flashmd_source"
+"""Info key: the trajectory file a pair comes from."""
+FRAME_INFO_KEY = "flashmd_frame"
+"""Info key: index in its file of the frame a pair starts from (time t)."""
+FUTURE_FRAME_INFO_KEY = "flashmd_future_frame"
+"""Info key: index in its file of the frame a pair ends at (time t + timestep)."""
+REVERSED_INFO_KEY = "flashmd_time_reversed"
+"""Info key: whether the pair is the time-reversed twin of another."""
+DEFAULT_SPACING = 20
+"""Default number of frames between the starts of consecutive pairs."""
+
+
+@dataclass
+class PairsSummary:
+    """What :func:`build_pairs` read and wrote."""
+
+    trajectories: int = 0
+    """Number of trajectory files read."""
+    frames_read: int = 0
+    """Number of frames read, over all files."""
+    pairs: Dict[str, int] = field(default_factory=lambda: dict.fromkeys(SET_NAMES, 0))
+    """Structures written to each set (time-reversed twins included)."""
+    files: Dict[str, Path] = field(default_factory=dict)
+    """The file of each set written."""
+    frame_interval: float = float("nan")
+    """Time between consecutive frames, fs."""
+    timestep: float = float("nan")
+    """Time between the two frames of a pair, fs."""
+    largest_displacement: float = 0.0
+    """Largest displacement of an atom within a pair, A."""
+    temperature: float = float("nan")
+    """Kinetic temperature averaged over the frames read, K (ASE's degrees of
+    freedom: three per atom, less those removed by constraints)."""
+    masses: Dict[int, float] = field(default_factory=dict)
+    """Mass of each element found, u, by atomic number."""
+    options: Optional[Path] = None
+    """The ``mtt train`` options file written, if any."""
+
+    def report(self) -> str:
+        """A few lines for the user."""
+        lines = [
+            f"read {self.frames_read} frames from {self.trajectories} trajectory "
+            f"file(s), {self.frame_interval:g} fs apart; mean temperature "
+            f"{self.temperature:.1f} K (3 degrees of freedom per atom)",
+            f"pairs {self.timestep:g} fs apart; largest displacement "
+            f"{self.largest_displacement:.3f} A",
+        ]
+        for name, path in self.files.items():
+            lines.append(f"{SET_LABELS[name]:>10}: {self.pairs[name]:6d} -> {path}")
+        if self.options is not None:
+            lines.append(f"options for mtt train: {self.options}")
+        return "\n".join(lines)
+
+
+def pair_atoms(
+    frame: Frame,
+    positions: np.ndarray,
+    momenta: np.ndarray,
+    future_positions: np.ndarray,
+    future_momenta: np.ndarray,
+    info: Dict[str, Any],
+) -> ase.Atoms:
+    """One pair as an ASE structure: atoms, masses and cell of ``frame``, the given
+    positions (A) and momenta ((eV*u)^(1/2)) at t and t + timestep, and ``info``."""
+    atoms = ase.Atoms(
+        numbers=frame.numbers, positions=positions, cell=frame.cell, pbc=frame.pbc
+    )
+    atoms.set_masses(frame.masses)
+    atoms.set_momenta(momenta)
+    atoms.new_array(FUTURE_POSITIONS_KEY, future_positions)
+    atoms.new_array(FUTURE_MOMENTA_KEY, future_momenta)
+    atoms.info.update(info)
+    return atoms
+
+
+def make_pairs(
+    path: Path, earlier: Frame, later: Frame, timestep: float, time_reversal: bool
+) -> "tuple[List[ase.Atoms], float]":
+    """The pair from ``earlier`` to ``later`` (and its time-reversed twin) and the
+    largest displacement in it (A).
+
+    :param timestep: time from ``earlier`` to ``later``, fs.
+    :raises TrajectoryError: if the pair is unusable (e.g. an atom moves by half the
+        cell height or more).
+    """
+    displacements, problem = check_pair(
+        earlier.positions,
+        earlier.momenta,
+        later.positions,
+        later.momenta,
+        earlier.cell,
+        earlier.pbc,
+    )
+    if problem is not None:
+        detail = f" (pair from frame {earlier.index})"
+        if problem.atom is not None:
+            detail += f", atom {problem.atom}"
+        raise TrajectoryError(path, problem.reason, later.index, detail)
+    future_positions = earlier.positions + displacements
+    info = {TIMESTEP_INFO_KEY: float(timestep), SOURCE_INFO_KEY: str(path)}
+    forward = {FRAME_INFO_KEY: earlier.index, FUTURE_FRAME_INFO_KEY: later.index}
+    pairs = [
+        pair_atoms(
+            earlier,
+            earlier.positions,
+            earlier.momenta,
+            future_positions,
+            later.momenta,
+            {**info, **forward, REVERSED_INFO_KEY: False},
+        )
+    ]
+    if time_reversal:
+        backward = {FRAME_INFO_KEY: later.index, FUTURE_FRAME_INFO_KEY: earlier.index}
+        pairs.append(
+            pair_atoms(
+                earlier,
+                future_positions,
+                -later.momenta,
+                earlier.positions,
+                -earlier.momenta,
+                {**info, **backward, REVERSED_INFO_KEY: True},
+            )
+        )
+    largest = float(np.linalg.norm(displacements, axis=1).max(initial=0.0))
+    return pairs, largest
+
+
+class PairBuilder:
+    """Streams trajectories into the set files, gathering the summary.
+
+    :param lag: frames between the two frames of a pair.
+    :param spacing: frames between the starts of consecutive pairs.
+    :param time_reversal: also write the time-reversed twin of each pair.
+    :param frame_interval: time between frames, fs, or None to read it from the
+        files.
+    :param output: the open set files.
+    :param progress: a progress bar counting frames.
+    """
+
+    def __init__(
+        self,
+        lag: int,
+        spacing: int,
+        time_reversal: bool,
+        frame_interval: Optional[float],
+        output: OutputFiles,
+        progress: Any,
+    ) -> None:
+        self.lag = lag
+        self.spacing = spacing
+        self.time_reversal = time_reversal
+        self.interval = frame_interval
+        self.interval_from = "--frame-interval"
+        self.output = output
+        self.progress = progress
+        self.summary = PairsSummary()
+        self.temperature_sum = 0.0
+        self.mass_origins: Dict[int, str] = {}
+
+    def add_trajectory(self, reader: TrajectoryReader, blocks: List[Block]) -> None:
+        """Write the pairs of one file, ``blocks`` giving the set of its frames."""
+        starts = {
+            start: block.name
+            for block in blocks
+            for start in block.pair_starts(self.lag, self.spacing)
+        }
+        window: Deque[Frame] = deque(maxlen=self.lag + 1)
+        for frame in reader.frames(self.interval, self.interval_from):
+            if frame.index == 0:
+                self.add_masses(reader.path, frame)
+            window.append(frame)
+            self.summary.frames_read += 1
+            self.temperature_sum += frame.temperature
+            self.progress.update(1)
+            set_name = starts.get(frame.index - self.lag)
+            if set_name is not None:
+                self.add_pair(reader, window[0], frame, set_name)
+        self.summary.trajectories += 1
+        if self.interval is None and reader.interval is not None:
+            self.interval = reader.interval
+            self.interval_from = f"the frames of {reader.path}"
+
+    def add_pair(
+        self, reader: TrajectoryReader, earlier: Frame, later: Frame, set_name: str
+    ) -> None:
+        """Write the pair from ``earlier`` to ``later`` (and its twin) to a set."""
+        interval = self.interval if self.interval is not None else reader.interval
+        if interval is None:
+            raise TrajectoryError(
+                reader.path, missing_interval_message(reader), later.index
+            )
+        timestep = float(f"{self.lag * interval:.12g}")
+        pairs, largest = make_pairs(
+            reader.path, earlier, later, timestep, self.time_reversal
+        )
+        for atoms in pairs:
+            self.output.write_atoms(set_name, atoms)
+        self.summary.pairs[set_name] += len(pairs)
+        self.summary.frame_interval = interval
+        self.summary.timestep = timestep
+        self.summary.largest_displacement = max(
+            self.summary.largest_displacement, largest
+        )
+
+    def add_masses(self, path: Path, frame: Frame) -> None:
+        """Record the mass of each element of ``frame``; refuse an element with two
+        masses (one mass per element is what ``training.masses`` can hold)."""
+        masses = self.summary.masses
+        for atom, (z, mass) in enumerate(zip(frame.numbers.tolist(), frame.masses)):
+            if z not in masses:
+                masses[z] = float(mass)
+                self.mass_origins[z] = f"atom {atom} of {path}"
+            elif not np.isclose(masses[z], mass, rtol=1e-9, atol=0.0):
+                raise TrajectoryError(
+                    path,
+                    f"element {z} has the mass {mass} u here, but {masses[z]} u for "
+                    f"{self.mass_origins[z]}: FlashMD models take one mass per "
+                    "element",
+                    frame.index,
+                    f", atom {atom}",
+                )
+
+
+def missing_interval_message(reader: TrajectoryReader) -> str:
+    """Why the time between frames of ``reader``'s file is unknown, and the fix."""
+    if reader.is_lammps:
+        return (
+            "LAMMPS dumps record step numbers, not times: give --frame-interval (the "
+            "dump interval times the MD timestep, in fs)"
+        )
+    return (
+        "the file does not record the time between frames (info key 'time_fs' in "
+        "fs or 'time' in ASE units, or the header of a .traj file written by ASE "
+        "MD): give --frame-interval in fs"
+    )
+
+
+def build_pairs(
+    trajectories: Sequence[Any],
+    output: Any,
+    lag: int,
+    frame_interval: Optional[float] = None,
+    spacing: int = DEFAULT_SPACING,
+    time_reversal: bool = True,
+    validation: float = 0.1,
+    test: float = 0.1,
+    options: Optional[Any] = None,
+    progress: bool = False,
+    read_options: Optional[ReadOptions] = None,
+) -> PairsSummary:
+    """Write FlashMD training pairs from MD trajectories, split by time into sets.
+
+    :param trajectories: trajectory files (any format ASE reads, with momenta or
+        velocities); pairs never span two files.
+    :param output: ``.xyz`` or ``.extxyz`` path; the sets go to ``<stem>-train``,
+        ``<stem>-val`` and ``<stem>-test`` with the same suffix.
+    :param lag: frames between the two frames of a pair.
+    :param frame_interval: time between frames, fs; read from the files if None
+        and checked against them otherwise.
+    :param spacing: frames between the starts of consecutive pairs.
+    :param time_reversal: also write the time-reversed twin of each pair.
+    :param validation: fraction of the frames of each file for validation.
+    :param test: fraction of the frames of each file for testing.
+    :param options: where to write ``options.yaml`` for ``mtt train`` (None: not
+        written); data paths in it are relative to its directory.
+    :param progress: show a progress bar on standard error (only on a terminal).
+    :param read_options: format and LAMMPS settings of the files.
+    :raises ValueError: for bad arguments or input; nothing is written then.
+    """
+    fractions = {"train": 1.0 - validation - test, "val": validation, "test": test}
+    options_path = None if options is None else Path(options)
+    check_arguments(lag, spacing, frame_interval, fractions, options_path)
+    set_files = set_file_paths(output, fractions)
+    destinations: Dict[str, Path] = dict(set_files)
+    if options_path is not None:
+        check_directory(options_path)
+        destinations["options"] = options_path
+    readers = open_readers(trajectories, read_options or ReadOptions(), destinations)
+    plans = plan_blocks(readers, lag, spacing, fractions)
+    total = sum(reader.num_frames for reader in readers)
+    show = progress and sys.stderr.isatty()
+    with (
+        OutputFiles(destinations) as files,
+        tqdm.tqdm(total=total, unit="frame", disable=not show) as bar,
+    ):
+        builder = PairBuilder(lag, spacing, time_reversal, frame_interval, files, bar)
+        for reader, blocks in zip(readers, plans):
+            builder.add_trajectory(reader, blocks)
+        summary = builder.summary
+        summary.temperature = builder.temperature_sum / max(summary.frames_read, 1)
+        if options_path is not None:
+            text = options_text(
+                set_files, options_path, summary.timestep, summary.masses
+            )
+            files.write_text("options", text)
+        files.commit()
+    summary.files = set_files
+    summary.options = options_path
+    return summary
+
+
+def open_readers(
+    trajectories: Sequence[Any],
+    read_options: ReadOptions,
+    outputs: Dict[str, Path],
+) -> List[TrajectoryReader]:
+    """Readers of the input files; refuse a file given twice or also an output."""
+    if len(trajectories) == 0:
+        raise PairsArgumentError("no trajectory file given")
+    seen: Dict[Path, Any] = {path.resolve(): None for path in outputs.values()}
+    readers = []
+    for path in trajectories:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise PairsArgumentError(f"{path}: given twice (as input or output)")
+        seen[resolved] = path
+        readers.append(TrajectoryReader(path, read_options))
+    if read_options.species and not any(reader.is_lammps for reader in readers):
+        raise PairsArgumentError("--species applies to LAMMPS dumps only")
+    return readers

@@ -1,0 +1,167 @@
+"""``mtt-flashmd pairs``: training pairs from MD trajectories (see
+:func:`metatrain_flashmd.pairs.build_pairs`)."""
+
+import argparse
+import re
+from typing import Any, List, Optional
+
+from .pairs import DEFAULT_SPACING, build_pairs
+from .trajectory_io import ReadOptions
+
+
+DESCRIPTION = """\
+Turn MD trajectories into FlashMD training pairs: each frame at time t with the
+positions and momenta lag frames later (arrays future_positions, unwrapped by the
+minimum image, in A, and future_momenta, in (eV*u)^(1/2)). Every trajectory file is
+split in time into a training, a validation and a test block (in this order); pairs
+never span two blocks or two files. With -o pairs.xyz, the sets are written to
+pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with fraction 0 is not
+written). Each structure records the time between its frames in the info key
+flashmd_timestep (fs) and the masses (array masses, u). Nothing is written if an
+error occurs.
+"""
+
+
+def parse_species(text: str) -> List[str]:
+    """Elements separated by commas or spaces (``"Al,Cu"``)."""
+    species = [item for item in re.split(r"[,\s]+", text) if item]
+    if not species:
+        raise argparse.ArgumentTypeError("give at least one element")
+    return species
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``pairs`` subcommand."""
+    parser = subparsers.add_parser(
+        "pairs",
+        help="turn MD trajectories into FlashMD training pairs",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "trajectories",
+        nargs="+",
+        metavar="TRAJECTORY",
+        help="trajectory files in any format ASE reads, with momenta or velocities "
+        "(extxyz, ASE .traj, LAMMPS text dumps with vx vy vz, ...); several files "
+        "are independent runs",
+    )
+    parser.add_argument(
+        "--lag",
+        type=int,
+        required=True,
+        help="frames between the two frames of a pair; the pair timestep is lag "
+        "times the frame interval",
+    )
+    parser.add_argument(
+        "--frame-interval",
+        type=float,
+        metavar="FS",
+        help="time between consecutive frames, in fs; read from the files when they "
+        "record it (info keys time_fs in fs or time in ASE units, the header of ASE "
+        "MD .traj files) and checked against them when given",
+    )
+    parser.add_argument(
+        "--spacing",
+        type=int,
+        default=DEFAULT_SPACING,
+        help="frames between the starts of consecutive pairs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--time-reversal",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write the time-reversed twin of each pair: frames swapped, both "
+        "momenta negated (default: on)",
+    )
+    add_split_arguments(parser)
+    add_reading_arguments(parser)
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no summary",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options on the sets and the output files."""
+    parser.add_argument(
+        "--validation",
+        type=float,
+        default=0.1,
+        metavar="FRACTION",
+        help="fraction of the frames of each file (a block at its end, before the "
+        "test block) for validation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--test",
+        type=float,
+        default=0.1,
+        metavar="FRACTION",
+        help="fraction of the frames of each file (a block at its end) for testing "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output name, .xyz or .extxyz: pairs.xyz gives pairs-train.xyz, "
+        "pairs-val.xyz and pairs-test.xyz (extended XYZ)",
+    )
+    parser.add_argument(
+        "--options",
+        metavar="YAML",
+        help="also write options for `mtt train` (architecture experimental.flashmd, "
+        "training.timestep in fs, training.masses in u, the targets and the set "
+        "files); the files are named relative to the directory of this options "
+        "file, so run `mtt train` from that directory",
+    )
+
+
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options on how the trajectories are read."""
+    parser.add_argument(
+        "--format",
+        help="ASE format of the trajectories (default: guessed from each file)",
+    )
+    parser.add_argument(
+        "--species",
+        type=parse_species,
+        metavar="ELEMENTS",
+        help="LAMMPS dumps: element of each atom type, type 1 first, e.g. 'Al,Cu'. "
+        "Required when the dump has no element or mass column; ASE takes the masses "
+        "of these elements to turn velocities into momenta",
+    )
+    parser.add_argument(
+        "--lammps-units",
+        default="metal",
+        metavar="STYLE",
+        help="LAMMPS dumps: the `units` style of the run (metal: A and A/ps, real: "
+        "A and A/fs, ...), converted by ASE to A and ASE velocities "
+        "(default: %(default)s)",
+    )
+
+
+def run(args: argparse.Namespace) -> Optional[int]:
+    """Run ``mtt-flashmd pairs`` from parsed arguments."""
+    summary = build_pairs(
+        args.trajectories,
+        args.output,
+        lag=args.lag,
+        frame_interval=args.frame_interval,
+        spacing=args.spacing,
+        time_reversal=args.time_reversal,
+        validation=args.validation,
+        test=args.test,
+        options=args.options,
+        progress=not args.quiet,
+        read_options=ReadOptions(
+            format=args.format, species=args.species, lammps_units=args.lammps_units
+        ),
+    )
+    if not args.quiet:
+        print(summary.report())
+    return 0
