@@ -103,9 +103,8 @@ def test_two_ranks_match_one_process(tmp_path):
         cwd=ranks,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (
-        "Distributed training on 2 ranks (gloo, started by torchrun)" in result.stdout + result.stderr
-    )
+    output = result.stdout + result.stderr
+    assert "Distributed training on 2 ranks (gloo, started by torchrun)" in output
 
     # one output directory, one log, one checkpoint: rank 1 left nothing behind
     runs = list((ranks / "outputs").glob("*/*"))

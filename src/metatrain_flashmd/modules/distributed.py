@@ -20,7 +20,8 @@ import torch
 import torch.distributed as dist
 
 
-TIMEOUT = datetime.timedelta(seconds=float(os.environ.get("METATRAIN_FLASHMD_DIST_TIMEOUT", 600)))
+TIMEOUT_VARIABLE = "METATRAIN_FLASHMD_DIST_TIMEOUT"
+TIMEOUT = datetime.timedelta(seconds=float(os.environ.get(TIMEOUT_VARIABLE, 600)))
 """How long a rank waits for the others before giving up (a dead rank)."""
 
 
