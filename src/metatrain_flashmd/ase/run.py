@@ -1,0 +1,367 @@
+"""Run FlashMD molecular dynamics from files: the library behind ``mtt-flashmd md``.
+
+:func:`run_md` reads a structure, sets its initial momenta, picks the integrator,
+and writes a trajectory (with momenta) and a CSV log, flushed after every record so
+that an interrupted run keeps what it wrote.
+"""
+
+import contextlib
+import csv
+import dataclasses
+import logging
+import pathlib
+import time
+from typing import IO, Any, Dict, List, Optional, Union
+
+import ase
+import ase.io
+import ase.units
+import numpy as np
+from ase.calculators.calculator import Calculator
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.constraints import FixCom
+from ase.io.trajectory import Trajectory
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
+from tqdm import tqdm
+
+from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
+from metatrain_flashmd.ase.bussi import Bussi
+from metatrain_flashmd.ase.langevin import Langevin
+from metatrain_flashmd.ase.verlet import VelocityVerlet
+
+
+Path = Union[str, pathlib.Path]
+THERMOSTATS = ("none", "langevin", "bussi")
+ENERGY_CALCULATORS = ("emt",)
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclasses.dataclass
+class MDSummary:
+    """What a :func:`run_md` run did."""
+
+    steps: int
+    """Strides completed."""
+    timestep_fs: float
+    """The model's stride, fs."""
+    wall_time_s: float
+    """Wall-clock time of the strides (with writing), s."""
+    mean_temperature: float
+    """Mean temperature after each stride, K (NaN without strides)."""
+
+    @property
+    def simulated_ps(self) -> float:
+        """Simulated time, ps."""
+        return self.steps * self.timestep_fs / 1000.0
+
+    @property
+    def ps_per_day(self) -> float:
+        """Speed: simulated ps per day of wall-clock time."""
+        if self.wall_time_s <= 0:
+            return float("nan")
+        return self.simulated_ps * SECONDS_PER_DAY / self.wall_time_s
+
+
+def element_temperatures(atoms: ase.Atoms) -> Dict[str, float]:
+    """Temperature (K) of the atoms of each element.
+
+    Each element gets its share of :meth:`ase.Atoms.get_number_of_degrees_of_freedom`
+    in proportion to its number of atoms, so that a single element has the total
+    temperature.
+
+    :param atoms: the system, with momenta in (eV*u)^(1/2).
+    """
+    ndof_per_atom = atoms.get_number_of_degrees_of_freedom() / len(atoms)
+    kinetic = 0.5 * np.sum(atoms.get_momenta() ** 2, axis=1) / atoms.get_masses()
+    symbols = np.array(atoms.get_chemical_symbols())
+    temperatures = {}
+    for symbol in sorted(set(symbols)):
+        mask = symbols == symbol
+        ndof = ndof_per_atom * mask.sum()
+        temperatures[symbol] = 2 * kinetic[mask].sum() / (ndof * ase.units.kB)
+    return temperatures
+
+
+class CSVLog:
+    """Observer writing one CSV row per call: step, time, temperatures, energies.
+
+    :param file: open text file to write to.
+    :param dynamics: the integrator (for the step and time).
+    :param energy: whether ``atoms.calc`` gives the potential energy.
+    """
+
+    def __init__(self, file: IO[str], dynamics: FlashMDDynamics, energy: bool) -> None:
+        self.file = file
+        self.dynamics = dynamics
+        self.energy = energy
+        self.thermostat = isinstance(dynamics, (Langevin, Bussi))
+        self.writer = csv.writer(file)
+        symbols = element_temperatures(dynamics.atoms)
+        header = ["step", "time_ps", "temperature_K"]
+        header += [f"temperature_{symbol}_K" for symbol in symbols]
+        header += ["kinetic_energy_eV"]
+        if energy:
+            header += ["potential_energy_eV", "total_energy_eV"]
+        if self.thermostat:
+            header += ["bath_energy_eV"]
+        self.writer.writerow(header)
+
+    def __call__(self) -> None:
+        atoms = self.dynamics.atoms
+        kinetic = atoms.get_kinetic_energy()
+        row: List[Any] = [
+            self.dynamics.nsteps,
+            self.dynamics.get_time() / (1000 * ase.units.fs),
+            atoms.get_temperature(),
+        ]
+        row += list(element_temperatures(atoms).values())
+        row += [kinetic]
+        if self.energy:
+            potential = atoms.get_potential_energy()
+            row += [potential, potential + kinetic]
+        if self.thermostat:
+            row += [self.dynamics.bath_energy]
+        self.writer.writerow([f"{value:.10g}" for value in row])
+        self.file.flush()
+
+
+class FrameWriter:
+    """Observer appending the current frame (with momenta, time and, when known,
+    potential energy) to a trajectory file: ``.traj`` (ASE) or ``.xyz``/``.extxyz``.
+
+    :param path: the trajectory file (overwritten).
+    :param dynamics: the integrator.
+    :param energy: whether ``atoms.calc`` gives the potential energy.
+    :param stack: where to register the file for closing.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        dynamics: FlashMDDynamics,
+        energy: bool,
+        stack: contextlib.ExitStack,
+    ) -> None:
+        suffix = pathlib.Path(path).suffix.lower()
+        self.dynamics = dynamics
+        self.energy = energy
+        if suffix == ".traj":
+            self.trajectory = stack.enter_context(Trajectory(str(path), "w"))
+            self.file = None
+        elif suffix in (".xyz", ".extxyz"):
+            self.trajectory = None
+            self.file = stack.enter_context(open(path, "w"))
+        else:
+            raise ValueError(
+                f"unsupported trajectory format '{suffix}': use .extxyz, .xyz or .traj"
+            )
+
+    def __call__(self) -> None:
+        atoms = self.dynamics.atoms
+        frame = atoms.copy()
+        frame.info["time_fs"] = self.dynamics.get_time() / ase.units.fs
+        frame.info["step"] = self.dynamics.nsteps
+        if self.energy:
+            energy = atoms.get_potential_energy()
+            frame.calc = SinglePointCalculator(frame, energy=energy)
+        if self.trajectory is not None:
+            self.trajectory.write(frame)
+        else:
+            ase.io.write(self.file, frame, format="extxyz")
+            self.file.flush()
+
+
+def read_structure(
+    structure: Union[Path, ase.Atoms],
+    temperature_K: Optional[float],
+    rng: np.random.Generator,
+) -> ase.Atoms:
+    """The starting frame: the last one of a file (or a copy of given atoms), with
+    its momenta or, without them, Maxwell-Boltzmann ones at ``temperature_K`` and
+    zero total momentum. A system at zero total momentum gets a
+    :class:`~ase.constraints.FixCom` constraint (FlashMD keeps it at zero), so that
+    temperatures count 3N - 3 degrees of freedom.
+
+    :param structure: a structure file readable by ASE, or atoms.
+    :param temperature_K: temperature of the initial momenta, K.
+    :param rng: random generator for the momenta.
+    """
+    if isinstance(structure, ase.Atoms):
+        atoms = structure.copy()
+    else:
+        atoms = ase.io.read(str(structure), index=-1)
+    atoms.calc = None
+    if not atoms.has("momenta"):
+        if temperature_K is None:
+            raise ValueError(
+                "the structure has no momenta: give a temperature to draw them from "
+                "the Maxwell-Boltzmann distribution"
+            )
+        thermalize_momenta(atoms, temperature_K, rng=rng)
+        Stationary(atoms, preserve_temperature=False)
+    momenta = atoms.get_momenta()
+    at_rest = np.linalg.norm(momenta.sum(axis=0)) <= 1e-8 * np.abs(momenta).sum()
+    if not atoms.constraints and at_rest:
+        atoms.set_constraint(FixCom())
+    return atoms
+
+
+def energy_calculator_for(
+    energy_model: Optional[Path], energy_calculator: Optional[str], device: Any
+) -> Optional[Calculator]:
+    """The calculator giving potential energies, if any.
+
+    :param energy_model: path of a metatomic model with an ``energy`` output.
+    :param energy_calculator: name of an ASE calculator (``"emt"``).
+    :param device: torch device for ``energy_model``.
+    """
+    if energy_model is not None and energy_calculator is not None:
+        raise ValueError("give either an energy model or an energy calculator")
+    if energy_model is not None:
+        from metatomic_ase import MetatomicCalculator
+
+        if not pathlib.Path(energy_model).is_file():
+            raise FileNotFoundError(f"no energy model at '{energy_model}'")
+        return MetatomicCalculator(
+            str(energy_model), device=device, do_gradients_with_energy=False
+        )
+    if energy_calculator is None:
+        return None
+    if energy_calculator.lower() == "emt":
+        from ase.calculators.emt import EMT
+
+        return EMT()
+    raise ValueError(
+        f"unknown energy calculator '{energy_calculator}', "
+        f"choose from {', '.join(ENERGY_CALCULATORS)}"
+    )
+
+
+def make_integrator(
+    atoms: ase.Atoms,
+    model: ModelLike,
+    thermostat: str,
+    temperature_K: Optional[float],
+    time_constant_fs: float,
+    **kwargs: Any,
+) -> FlashMDDynamics:
+    """The integrator for ``thermostat`` (``none``, ``langevin`` or ``bussi``); NVE
+    conserves the energy exactly when ``atoms.calc`` is set.
+
+    :param atoms: the system.
+    :param model: the exported FlashMD model.
+    :param thermostat: the thermostat's name.
+    :param temperature_K: the bath temperature, K.
+    :param time_constant_fs: the thermostat's time constant, fs.
+    :param kwargs: passed to the integrator.
+    """
+    if thermostat == "none":
+        conserve = atoms.calc is not None
+        return VelocityVerlet(atoms, model, conserve_energy=conserve, **kwargs)
+    if thermostat not in THERMOSTATS:
+        raise ValueError(
+            f"unknown thermostat '{thermostat}', choose from {', '.join(THERMOSTATS)}"
+        )
+    if temperature_K is None:
+        raise ValueError(f"the {thermostat} thermostat needs a temperature")
+    options = dict(
+        temperature_K=temperature_K, time_constant=time_constant_fs * ase.units.fs
+    )
+    if thermostat == "langevin":
+        return Langevin(atoms, model, **options, **kwargs)
+    return Bussi(atoms, model, **options, **kwargs)
+
+
+def run_md(
+    model: ModelLike,
+    structure: Union[Path, ase.Atoms],
+    steps: int,
+    output: Path,
+    *,
+    temperature_K: Optional[float] = None,
+    thermostat: str = "none",
+    time_constant_fs: float = 100.0,
+    energy_model: Optional[Path] = None,
+    energy_calculator: Optional[str] = None,
+    random_rotation: bool = False,
+    seed: Optional[int] = None,
+    device: Optional[str] = None,
+    log: Optional[Path] = None,
+    interval: int = 1,
+    progress: bool = False,
+) -> MDSummary:
+    """Run ``steps`` FlashMD strides from ``structure``, writing ``output``.
+
+    :param model: the exported FlashMD model (``.pt`` path or loaded).
+    :param structure: structure file (its last frame is used) or atoms; momenta in
+        (eV*u)^(1/2) are taken from it when present.
+    :param steps: number of strides (each of the model's timestep).
+    :param output: trajectory file (``.extxyz``, ``.xyz`` or ``.traj``), overwritten;
+        frames carry momenta, ``time_fs`` and ``step``.
+    :param temperature_K: temperature (K) of the thermostat and of the initial
+        Maxwell-Boltzmann momenta when the structure has none.
+    :param thermostat: ``"none"`` (NVE), ``"langevin"`` or ``"bussi"``.
+    :param time_constant_fs: thermostat time constant, fs.
+    :param energy_model: metatomic model giving potential energies (eV), for the
+        log and, in NVE, exact energy conservation.
+    :param energy_calculator: ``"emt"`` for ASE's EMT instead of ``energy_model``.
+    :param random_rotation: randomly rotate the system around each stride.
+    :param seed: seed of the random generator (momenta, rotations, thermostat).
+    :param device: torch device (``"cpu"``, ``"cuda"``); ``None`` picks one.
+    :param log: CSV log file (step, time, temperatures, energies), overwritten.
+    :param interval: write a frame and a log row every ``interval`` strides.
+    :param progress: show a progress bar on standard error.
+    :return: what the run did.
+    """
+    if steps < 0 or interval < 1:
+        raise ValueError("steps must be >= 0 and interval >= 1")
+    rng = np.random.default_rng(seed)
+    atoms = read_structure(structure, temperature_K, rng)
+    atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
+    energy = atoms.calc is not None
+    dynamics = make_integrator(
+        atoms,
+        model,
+        thermostat,
+        temperature_K,
+        time_constant_fs,
+        device=device,
+        random_rotation=random_rotation,
+        rng=rng,
+    )
+    logging.info(
+        f"FlashMD {type(dynamics).__name__}: {steps} strides of "
+        f"{dynamics.model_timestep_fs:g} fs, {len(atoms)} atoms"
+    )
+    with contextlib.ExitStack() as stack:
+        stack.callback(dynamics.close)
+        dynamics.attach(FrameWriter(output, dynamics, energy, stack), interval)
+        if log is not None:
+            file = stack.enter_context(open(log, "w", newline=""))
+            dynamics.attach(CSVLog(file, dynamics, energy), interval)
+        return _run(dynamics, steps, progress)
+
+
+def _run(dynamics: FlashMDDynamics, steps: int, progress: bool) -> MDSummary:
+    """Run the strides with a progress bar; the mean temperature and speed."""
+    timestep_fs = dynamics.model_timestep_fs
+    temperatures = []
+    bar = tqdm(total=steps, unit="stride", disable=not progress, leave=False)
+    with bar:
+        start = time.perf_counter()
+        for _ in dynamics.irun(steps):
+            if dynamics.nsteps == 0:
+                start = time.perf_counter()
+                continue
+            temperatures.append(dynamics.atoms.get_temperature())
+            elapsed = time.perf_counter() - start
+            speed = dynamics.nsteps * timestep_fs / 1000 * SECONDS_PER_DAY / elapsed
+            bar.set_postfix(ps_per_day=f"{speed:.4g}", T=f"{temperatures[-1]:.1f}K")
+            bar.update(1)
+        elapsed = time.perf_counter() - start
+    return MDSummary(
+        steps=len(temperatures),
+        timestep_fs=timestep_fs,
+        wall_time_s=elapsed,
+        mean_temperature=float(np.mean(temperatures)) if temperatures else np.nan,
+    )

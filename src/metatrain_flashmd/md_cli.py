@@ -1,0 +1,130 @@
+"""``mtt-flashmd md``: molecular dynamics with an exported FlashMD model.
+
+A thin parser over :func:`metatrain_flashmd.ase.run.run_md`.
+"""
+
+import argparse
+import sys
+from typing import Any
+
+
+DESCRIPTION = """\
+Run molecular dynamics with an exported FlashMD model: each step is one model
+stride (the model's timestep), without forces. Initial momenta come from the
+structure file, or from the Maxwell-Boltzmann distribution at --temperature. With
+an energy model or calculator, the potential and total energies are logged and, in
+NVE (--thermostat none), the momenta are rescaled to conserve the total energy.
+"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``md`` subcommand.
+
+    :param subparsers: the subparsers of the ``mtt-flashmd`` parser.
+    :return: the new parser, whose ``func`` default runs the command.
+    """
+    parser = subparsers.add_parser(
+        "md",
+        help="run molecular dynamics with an exported FlashMD model",
+        description=DESCRIPTION,
+    )
+    parser.add_argument("model", help="exported FlashMD model (.pt)")
+    parser.add_argument(
+        "structure", help="starting structure (any ASE format; last frame is used)"
+    )
+    parser.add_argument(
+        "--steps", type=int, required=True, help="number of strides to run"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="temperature in K: of the thermostat, and of the initial momenta when "
+        "the structure has none",
+    )
+    parser.add_argument(
+        "--thermostat",
+        choices=("none", "langevin", "bussi"),
+        default="none",
+        help="none (NVE), langevin or bussi (stochastic velocity rescaling) "
+        "(default: none)",
+    )
+    parser.add_argument(
+        "--time-constant",
+        type=float,
+        default=100.0,
+        help="thermostat time constant in fs (default: 100)",
+    )
+    energy = parser.add_mutually_exclusive_group()
+    energy.add_argument(
+        "--energy-model",
+        default=None,
+        help="metatomic model (.pt) giving the potential energy in eV",
+    )
+    energy.add_argument(
+        "--energy-calculator",
+        choices=("emt",),
+        default=None,
+        help="ASE calculator giving the potential energy in eV",
+    )
+    parser.add_argument(
+        "--random-rotation",
+        action="store_true",
+        help="rotate the system randomly before each stride and back after",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument(
+        "--device", default=None, help="torch device: cpu or cuda (default: pick)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="trajectory with momenta in (eV*u)^(1/2) (.extxyz, .xyz or .traj)",
+    )
+    parser.add_argument(
+        "--log",
+        default=None,
+        help="CSV log: time (ps), temperatures (K), energies (eV)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=int,
+        default=1,
+        help="write a frame and a log row every this many strides (default: 1)",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``mtt-flashmd md`` from parsed arguments; the exit status."""
+    from metatrain_flashmd.ase.run import run_md
+    from metatrain_flashmd.ase.verlet import EnergyConservationError
+
+    try:
+        summary = run_md(
+            args.model,
+            args.structure,
+            args.steps,
+            args.output,
+            temperature_K=args.temperature,
+            thermostat=args.thermostat,
+            time_constant_fs=args.time_constant,
+            energy_model=args.energy_model,
+            energy_calculator=args.energy_calculator,
+            random_rotation=args.random_rotation,
+            seed=args.seed,
+            device=args.device,
+            log=args.log,
+            interval=args.interval,
+            progress=True,
+        )
+    except EnergyConservationError as error:
+        print(f"mtt-flashmd md: error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{summary.steps} strides ({summary.simulated_ps:.4g} ps): mean temperature "
+        f"{summary.mean_temperature:.1f} K, {summary.ps_per_day:.4g} ps/day"
+    )
+    return 0
