@@ -21,10 +21,21 @@ Each change of the plugin's model (trainer) checkpoint layout bumps
 :data:`MODEL_VERSION` (:data:`TRAINER_VERSION`) and adds a function
 ``model_update_v{N}_v{N+1}`` (``trainer_update_v{N}_v{N+1}``) below that rewrites a
 checkpoint dictionary in place from format N to N+1.
+
+Built-in checkpoints
+--------------------
+Checkpoints of the built-in FlashMD in a format listed in
+:data:`BUILTIN_MODEL_VERSIONS` and :data:`BUILTIN_TRAINER_VERSIONS` are converted, as
+a whole (model and trainer state), by the first ``upgrade_checkpoint`` metatrain calls
+(:mod:`metatrain_flashmd.builtin_conversion` explains how). Converted checkpoints
+carry the marker and the current format numbers, plus a ``converted_from`` record.
+Built-in checkpoints of a newer format, and those whose conversion fails, are left
+untouched by the upgrade; ``load_checkpoint`` then raises a
+:class:`ForeignCheckpointError` that says why.
 """
 
 import logging
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 
 VERSION_BASE = 1000
@@ -53,28 +64,38 @@ class ForeignCheckpointError(ValueError):
 
 
 def is_builtin_checkpoint(checkpoint: Dict[str, Any]) -> bool:
-    """Whether ``checkpoint`` was written by metatrain's built-in FlashMD."""
+    """Whether ``checkpoint`` was written by metatrain's built-in FlashMD (and not
+    converted yet)."""
     return (
         checkpoint.get("implementation") != IMPLEMENTATION
         and checkpoint.get("architecture_name") == "experimental.flashmd"
     )
 
 
-def describe_builtin_checkpoint(checkpoint: Dict[str, Any]) -> str:
-    """Explain what a built-in checkpoint is and how to use it."""
+def is_known_builtin_version(checkpoint: Dict[str, Any]) -> bool:
+    """Whether a built-in ``checkpoint`` has formats this plugin converts."""
+    return checkpoint.get("model_ckpt_version") in BUILTIN_MODEL_VERSIONS and (
+        checkpoint.get("trainer_ckpt_version") in (None, *BUILTIN_TRAINER_VERSIONS)
+    )
+
+
+def describe_builtin_checkpoint(
+    checkpoint: Dict[str, Any], reason: Optional[str] = None
+) -> str:
+    """Explain why a built-in checkpoint cannot be used and what to do instead.
+
+    :param checkpoint: a checkpoint of metatrain's built-in FlashMD.
+    :param reason: why the conversion of a checkpoint of a known format failed.
+    """
     model_version = checkpoint.get("model_ckpt_version")
     trainer_version = checkpoint.get("trainer_ckpt_version")
-    known = model_version in BUILTIN_MODEL_VERSIONS and trainer_version in (
-        None,
-        *BUILTIN_TRAINER_VERSIONS,
-    )
     what = (
         "This checkpoint was written by metatrain's built-in FlashMD "
         f"(model format v{model_version}, trainer format v{trainer_version}), not by "
         "the metatrain-flashmd plugin that now provides 'experimental.flashmd'."
     )
-    if known:
-        why = "This version of the plugin cannot convert built-in checkpoints yet."
+    if is_known_builtin_version(checkpoint):
+        why = f"The plugin could not convert it: {reason}."
     else:
         why = (
             "It comes from a newer built-in FlashMD than this plugin knows (model "
@@ -89,21 +110,60 @@ def describe_builtin_checkpoint(checkpoint: Dict[str, Any]) -> str:
     return f"{what} {why} {how}"
 
 
-def refuse_builtin(checkpoint: Dict[str, Any]) -> None:
+def refuse_builtin(checkpoint: Dict[str, Any], reason: Optional[str] = None) -> None:
     """Log and raise :class:`ForeignCheckpointError` for a built-in checkpoint.
 
     The message is logged too: metatrain's command line wraps loading errors in a
     generic message and would otherwise hide this one.
     """
-    message = describe_builtin_checkpoint(checkpoint)
+    message = describe_builtin_checkpoint(checkpoint, reason)
     logging.error(message)
     raise ForeignCheckpointError(message)
 
 
-def refuse_foreign_model_checkpoint(checkpoint: Dict[str, Any]) -> None:
-    """Raise a clear error unless ``checkpoint`` is in this plugin's current format."""
-    if is_builtin_checkpoint(checkpoint):
+def convert_builtin(checkpoint: Dict[str, Any]) -> None:
+    """Convert a built-in ``checkpoint`` of a known format, in place, to this
+    plugin's current format (see :mod:`metatrain_flashmd.builtin_conversion`).
+
+    :raises ConversionError: if it cannot be converted; ``checkpoint`` is then left
+        unchanged.
+    """
+    from .builtin_conversion import convert_checkpoint
+
+    converted = convert_checkpoint(checkpoint)
+    checkpoint.update(converted)
+    checkpoint["implementation"] = IMPLEMENTATION
+    checkpoint["model_ckpt_version"] = MODEL_VERSION
+    if checkpoint.get("trainer_ckpt_version") is not None:
+        checkpoint["trainer_ckpt_version"] = TRAINER_VERSION
+    logging.info(
+        "Converted a checkpoint of metatrain's built-in FlashMD (model format "
+        f"v{converted['converted_from']['model_ckpt_version']}, trainer format "
+        f"v{converted['converted_from']['trainer_ckpt_version']}) to the "
+        "metatrain-flashmd format"
+    )
+
+
+def convert_or_refuse(checkpoint: Dict[str, Any]) -> None:
+    """Make sure ``checkpoint`` is in this plugin's format before it is loaded.
+
+    Built-in checkpoints of known formats are converted in place (metatrain has
+    normally done so already through ``upgrade_checkpoint``); others, and those
+    whose conversion fails, raise a :class:`ForeignCheckpointError` explaining why.
+    """
+    if not is_builtin_checkpoint(checkpoint):
+        return
+    if not is_known_builtin_version(checkpoint):
         refuse_builtin(checkpoint)
+    from .builtin_conversion import ConversionError
+
+    try:
+        convert_builtin(checkpoint)
+    except ConversionError as error:
+        try:
+            refuse_builtin(checkpoint, str(error))
+        except ForeignCheckpointError as refusal:
+            raise refusal from error
 
 
 def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, Any]:
@@ -122,21 +182,34 @@ def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, A
     return checkpoint
 
 
-def upgrade_model_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-    """Bring the model part of ``checkpoint`` to :data:`MODEL_VERSION`.
+def _upgrade_builtin(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """Convert a built-in checkpoint of a known format in place, if it converts.
 
-    Built-in checkpoints are passed through untouched: ``load_checkpoint`` refuses
-    them, and metatrain reports its errors as they are, whereas it replaces errors
-    raised here by a generic message.
+    Otherwise it is passed through untouched: ``load_checkpoint`` then raises the
+    explanation, since metatrain reports errors from there as they are, whereas it
+    replaces errors raised during upgrades by a generic message.
     """
+    if is_known_builtin_version(checkpoint):
+        from .builtin_conversion import ConversionError
+
+        try:
+            convert_builtin(checkpoint)
+        except ConversionError:
+            pass
+    return checkpoint
+
+
+def upgrade_model_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """Bring ``checkpoint`` to :data:`MODEL_VERSION`, converting built-in ones
+    (model and trainer parts at once, see :func:`convert_builtin`)."""
     if is_builtin_checkpoint(checkpoint):
-        return checkpoint
+        return _upgrade_builtin(checkpoint)
     return _upgrade(checkpoint, "model", MODEL_VERSION)
 
 
 def upgrade_trainer_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-    """Bring the trainer part of ``checkpoint`` to :data:`TRAINER_VERSION` (built-in
-    checkpoints pass through, see :func:`upgrade_model_checkpoint`)."""
+    """Bring the trainer part of ``checkpoint`` to :data:`TRAINER_VERSION`,
+    converting built-in ones (see :func:`upgrade_model_checkpoint`)."""
     if is_builtin_checkpoint(checkpoint):
-        return checkpoint
+        return _upgrade_builtin(checkpoint)
     return _upgrade(checkpoint, "trainer", TRAINER_VERSION)

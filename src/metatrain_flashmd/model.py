@@ -499,7 +499,7 @@ class FlashMD(ModelInterface[ModelHypers]):
         checkpoint: Dict[str, Any],
         context: Literal["restart", "finetune", "export"],
     ) -> "FlashMD":
-        checkpoints.refuse_foreign_model_checkpoint(checkpoint)
+        checkpoints.convert_or_refuse(checkpoint)
         if context == "restart":
             logging.info(f"Using latest model from epoch {checkpoint['epoch']}")
             state_dict = checkpoint["model_state_dict"]

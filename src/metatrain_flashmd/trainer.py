@@ -440,7 +440,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
         hypers: TrainerHypers,
         context: Literal["restart", "finetune"],
     ) -> "Trainer":
-        checkpoints.refuse_foreign_model_checkpoint(checkpoint)
+        checkpoints.convert_or_refuse(checkpoint)
         trainer = cls(hypers)
         if context == "restart":
             trainer.epoch = checkpoint["epoch"]
