@@ -39,6 +39,44 @@ def tiny_hypers(**changes: Any) -> Dict[str, Any]:
     return hypers
 
 
+def pair_target_options(path: Any, quantity: bool = False) -> Dict[str, Dict]:
+    """metatrain target options reading the ``position`` and ``momentum`` targets
+    of a pair file (keys ``future_positions`` and ``future_momenta``).
+
+    :param quantity: set the targets' ``quantity`` (the built-in FlashMD stores it).
+    """
+
+    def vector(name: str, key: str, unit: str) -> Dict[str, Any]:
+        return {
+            "quantity": name if quantity else "",
+            "read_from": str(path),
+            "reader": "ase",
+            "key": key,
+            "unit": unit,
+            "type": {"cartesian": {"rank": 1}},
+            "sample_kind": "atom",
+            "num_subtargets": 1,
+        }
+
+    return {
+        "position": vector("position", "future_positions", "A"),
+        "momentum": vector("momentum", "future_momenta", "(eV*u)^(1/2)"),
+    }
+
+
+def load_pairs_dataset(path: Any, quantity: bool = False) -> Any:
+    """A metatrain dataset of the pairs in ``path``."""
+    from metatrain.utils.data import get_dataset
+
+    dataset, _, _ = get_dataset(
+        {
+            "systems": {"read_from": str(path), "reader": "ase"},
+            "targets": pair_target_options(path, quantity),
+        }
+    )
+    return dataset
+
+
 def target_info(name: str) -> Any:
     unit = "A" if name == "position" else "(eV*u)^(1/2)"
     return get_generic_target_info(

@@ -19,6 +19,7 @@ import ase.io
 import pytest
 import torch
 import yaml
+from helpers import pair_target_options
 from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatomic.torch import (
     ModelEvaluationOptions,
@@ -453,25 +454,10 @@ def pairs_dataset() -> Any:
     target options of the original run."""
     from metatrain.utils.data import get_dataset
 
-    def vector(key: str, unit: str) -> Dict[str, Any]:
-        return {
-            "quantity": "position" if key == "future_positions" else "momentum",
-            "read_from": str(PAIRS),
-            "reader": "ase",
-            "key": key,
-            "unit": unit,
-            "type": {"cartesian": {"rank": 1}},
-            "sample_kind": "atom",
-            "num_subtargets": 1,
-        }
-
     dataset, targets, _ = get_dataset(
         {
             "systems": {"read_from": str(PAIRS), "reader": "ase"},
-            "targets": {
-                "position": vector("future_positions", "A"),
-                "momentum": vector("future_momenta", "(eV*u)^(1/2)"),
-            },
+            "targets": pair_target_options(PAIRS, quantity=True),
         }
     )
     return dataset, targets

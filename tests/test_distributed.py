@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from helpers import TINY_MODEL_HYPERS
 
 
 PAIRS = Path(__file__).parent / "builtin_checkpoints" / "al32-pairs.xyz"
-TINY = {
-    "d_pet": 8,
-    "d_head": 8,
-    "d_node": 8,
-    "d_feedforward": 8,
-    "num_heads": 1,
-    "num_attention_layers": 1,
-    "num_gnn_layers": 1,
-}
+TINY = TINY_MODEL_HYPERS
 
 
 def write_options(directory: Path, **training) -> Path:

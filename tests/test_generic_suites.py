@@ -24,7 +24,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import TINY_MODEL_HYPERS, flashmd_dataset_info, with_momenta
+from helpers import (
+    TINY_MODEL_HYPERS,
+    flashmd_dataset_info,
+    pair_target_options,
+    with_momenta,
+)
 from metatomic.torch import ModelEvaluationOptions, ModelMetadata, System
 from metatrain.utils.architectures import get_default_hypers
 from metatrain.utils.neighbor_lists import (
@@ -54,22 +59,7 @@ class FlashMDSuite:
 
     @pytest.fixture
     def dataset_targets(self, dataset_path: str) -> dict:
-        def target(key: str, unit: str) -> dict:
-            return {
-                "quantity": "",
-                "read_from": dataset_path,
-                "reader": "ase",
-                "key": key,
-                "unit": unit,
-                "type": {"cartesian": {"rank": 1}},
-                "sample_kind": "atom",
-                "num_subtargets": 1,
-            }
-
-        return {
-            "position": target("future_positions", "A"),
-            "momentum": target("future_momenta", "(eV*u)^(1/2)"),
-        }
+        return pair_target_options(dataset_path)
 
     @pytest.fixture
     def dataset_info(self):

@@ -7,9 +7,14 @@ import ase.io
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_MODEL_HYPERS, flashmd_dataset_info, write_pairs
+from helpers import (
+    TINY_MODEL_HYPERS,
+    flashmd_dataset_info,
+    load_pairs_dataset,
+    write_pairs,
+)
 from metatrain.utils.architectures import get_default_hypers
-from metatrain.utils.data import DatasetInfo, get_atomic_types, get_dataset
+from metatrain.utils.data import DatasetInfo, get_atomic_types
 
 from metatrain_flashmd.model import FlashMD
 from metatrain_flashmd.modules.pair_data import (
@@ -23,28 +28,7 @@ from metatrain_flashmd.trainer import Trainer
 
 
 def load_dataset(path: Path):
-    def target(key, unit):
-        return {
-            "quantity": "",
-            "read_from": str(path),
-            "reader": "ase",
-            "key": key,
-            "unit": unit,
-            "type": {"cartesian": {"rank": 1}},
-            "sample_kind": "atom",
-            "num_subtargets": 1,
-        }
-
-    dataset, _, _ = get_dataset(
-        {
-            "systems": {"read_from": str(path), "reader": "ase"},
-            "targets": {
-                "position": target("future_positions", "A"),
-                "momentum": target("future_momenta", "(eV*u)^(1/2)"),
-            },
-        }
-    )
-    return dataset
+    return load_pairs_dataset(path)
 
 
 def trainer_hypers(**changes):
