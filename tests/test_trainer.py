@@ -286,3 +286,28 @@ def test_recorded_timestep_must_match(al_trajectory, tmp_path):
     with pytest.raises(ValueError, match=r"pairs.extxyz' holds pairs 10.0 fs apart"):
         train(new_model(dataset), dataset, tmp_path, timestep=12.0)
     train(new_model(dataset), dataset, tmp_path, timestep=10.0, num_epochs=1)
+
+
+def test_per_element_errors_are_logged(al_pairs, tmp_path, caplog):
+    from metatrain_flashmd.modules.metrics import ErrorAccumulator
+
+    accumulator = ErrorAccumulator(["position"], [13, 29])
+    errors = {"position": torch.tensor([[1.0, 0, 0], [0, 2.0, 0], [0, 0, 2.0]])}
+    accumulator.update(torch.tensor(0.5), torch.tensor([0, 1, 1]), errors)
+    metrics = accumulator.finalize(lambda x: x, with_mae=True, per_element=True)
+    assert metrics["position RMSE (Al)"] == pytest.approx((1 / 3) ** 0.5)
+    assert metrics["position RMSE (Cu)"] == pytest.approx((8 / 6) ** 0.5)
+    assert metrics["position MAE (per atom)"] == pytest.approx(5 / 9)
+
+    caplog.set_level("INFO")
+    dataset = small_dataset(al_pairs, tmp_path, count=4)
+    train(
+        new_model(dataset),
+        dataset,
+        tmp_path,
+        num_epochs=1,
+        log_separate_blocks=True,
+        log_mae=True,
+    )
+    assert "momentum RMSE (Al)" in caplog.text
+    assert "position MAE (Al)" in caplog.text

@@ -21,6 +21,7 @@ from .modules import distributed
 from .modules.batching import AtomBatch
 from .modules.dataset_checks import check_recorded_timesteps
 from .modules.loss import TargetLoss, parse_loss
+from .modules.metrics import ErrorAccumulator
 from .modules.normalization import gather_statistics
 from .modules.pair_data import IndexedPairs, PairBatch, PairBatchSampler, PairCollate
 from .modules.schedule import make_scheduler
@@ -367,7 +368,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
         loader.batch_sampler.epoch = epoch
         loader.collate_fn.epoch = epoch
         names = model.target_names
-        sums = torch.zeros(2 + 3 * len(names), dtype=torch.float64)
+        accumulator = ErrorAccumulator(names, model.atomic_types)
         for batch in loader:
             if batch is None:  # this rank's share of a small batch is empty
                 continue
@@ -388,23 +389,16 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 optimizer.step()
                 scheduler.step()
             if want_metrics:
-                sums[0] += float(loss.detach())
-                sums[1] += atoms.positions.shape[0]
-                for i, name in enumerate(names):
-                    physical = errors[name][0].detach().double().cpu()
-                    sums[2 + 3 * i] += physical.pow(2).sum()
-                    sums[3 + 3 * i] += physical.abs().sum()
+                species = model.species_to_species_index[atoms.types]
+                physical = {name: errors[name][0] for name in names}
+                accumulator.update(loss, species, physical)
         if not want_metrics:
             return {}
-        sums = context.all_reduce(sums)
-        components = max(1.0, 3.0 * float(sums[1]))
-        metrics = {"loss": float(sums[0])}
-        for i, name in enumerate(names):
-            mse = float(sums[2 + 3 * i]) / components
-            metrics[f"{name} RMSE (per atom)"] = math.sqrt(mse)
-            if self.hypers["log_mae"]:
-                metrics[f"{name} MAE (per atom)"] = float(sums[3 + 3 * i]) / components
-        return metrics
+        return accumulator.finalize(
+            context.all_reduce,
+            with_mae=self.hypers["log_mae"],
+            per_element=self.hypers["log_separate_blocks"],
+        )
 
     # -- checkpoints -------------------------------------------------------------
 
