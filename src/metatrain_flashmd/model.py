@@ -3,7 +3,7 @@
 import json
 import logging
 import math
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional, Tuple
 
 import ase.data
 import ase.units
@@ -332,49 +332,28 @@ class FlashMD(ModelInterface[ModelHypers]):
         without it an empty list will do.
         """
         species = self.species_to_species_index[batch.types]
-        (
-            _,
-            neighbor_species,
-            edge_vectors,
-            edge_distances,
-            padding_mask,
-            reverse_neighbor_index,
-            cutoff_factors,
-            _,
-            _,
-            _,
-            _,
-            _,
-        ) = compute_batch_tensors(
-            batch.positions,
-            batch.centers,
-            batch.neighbors,
-            batch.types,
-            batch.cells,
-            batch.cell_shifts,
-            batch.system_indices,
-            self.species_to_species_index,
-            self.cutoff,
-            "cosine",
-            self.cutoff_width,
-            None,
-            "solver",
-            1.0,
-            True,
-        )
-        scaled_momenta = batch.momenta * self.momentum_input_scale[species].unsqueeze(
-            -1
-        )
-        node_features, edge_features = self.backbone(
-            species,
-            scaled_momenta,
-            neighbor_species,
-            edge_vectors,
-            edge_distances,
-            padding_mask,
-            cutoff_factors,
-            reverse_neighbor_index,
-        )
+        with torch.profiler.record_function("FlashMD::neighborhoods"):
+            (
+                neighbor_species,
+                edge_vectors,
+                edge_distances,
+                padding_mask,
+                reverse_neighbor_index,
+                cutoff_factors,
+            ) = self._neighborhoods(batch)
+        scale = self.momentum_input_scale[species].unsqueeze(-1)
+        scaled_momenta = batch.momenta * scale
+        with torch.profiler.record_function("FlashMD::backbone"):
+            node_features, edge_features = self.backbone(
+                species,
+                scaled_momenta,
+                neighbor_species,
+                edge_vectors,
+                edge_distances,
+                padding_mask,
+                cutoff_factors,
+                reverse_neighbor_index,
+            )
         node_features = self.long_range(systems, batch, node_features)
 
         values: Dict[str, torch.Tensor] = {}
@@ -441,6 +420,58 @@ class FlashMD(ModelInterface[ModelHypers]):
             values["momentum"] = momenta
         return values
 
+    def _neighborhoods(
+        self, batch: AtomBatch
+    ) -> Tuple[
+        torch.Tensor,
+        torch.Tensor,
+        torch.Tensor,
+        torch.Tensor,
+        torch.Tensor,
+        torch.Tensor,
+    ]:
+        """PET's padded neighbour tensors of ``batch``: neighbour species indices,
+        edge vectors (A), distances (A), padding mask, reverse-edge index and cutoff
+        factors, each (atoms, max neighbours, ...)."""
+        (
+            _,
+            neighbor_species,
+            edge_vectors,
+            edge_distances,
+            padding_mask,
+            reverse_neighbor_index,
+            cutoff_factors,
+            _,
+            _,
+            _,
+            _,
+            _,
+        ) = compute_batch_tensors(
+            batch.positions,
+            batch.centers,
+            batch.neighbors,
+            batch.types,
+            batch.cells,
+            batch.cell_shifts,
+            batch.system_indices,
+            self.species_to_species_index,
+            self.cutoff,
+            "cosine",
+            self.cutoff_width,
+            None,
+            "solver",
+            1.0,
+            True,
+        )
+        return (
+            neighbor_species,
+            edge_vectors,
+            edge_distances,
+            padding_mask,
+            reverse_neighbor_index,
+            cutoff_factors,
+        )
+
     def _last_layer_features(
         self,
         names: List[str],
@@ -448,19 +479,31 @@ class FlashMD(ModelInterface[ModelHypers]):
         edge_features: List[torch.Tensor],
         cutoff_factors: torch.Tensor,
     ) -> Dict[str, List[torch.Tensor]]:
-        """Per target: [node head, summed edge head] for each readout layer."""
+        """Per target: [node head, summed edge head] for each readout layer.
+
+        The edge heads run on chunks of atoms (those of the backbone), so that
+        their (atoms, neighbours, d_head) hidden features never exist for the
+        whole system at once.
+        """
         features: Dict[str, List[torch.Tensor]] = {}
-        for name, heads in self.node_heads.items():
-            if name in names:
-                features[name] = [torch.zeros(0)] * (2 * self.num_readout_layers)
-                for i, head in enumerate(heads):
-                    features[name][2 * i] = head(node_features[i])
-        for name, heads in self.edge_heads.items():
-            if name in names:
-                for i, head in enumerate(heads):
-                    features[name][2 * i + 1] = neighbor_sum(
-                        cutoff_factors, head(edge_features[i])
-                    )
+        with torch.profiler.record_function("FlashMD::heads"):
+            for name, heads in self.node_heads.items():
+                if name in names:
+                    features[name] = [torch.zeros(0)] * (2 * self.num_readout_layers)
+                    for i, head in enumerate(heads):
+                        features[name][2 * i] = head(node_features[i])
+            for name, heads in self.edge_heads.items():
+                if name in names:
+                    for i, head in enumerate(heads):
+                        edges = edge_features[i]
+                        bounds = self.backbone.chunks(edges.shape[0], edges.shape[1])
+                        summed: List[torch.Tensor] = []
+                        for start, end in zip(bounds[:-1], bounds[1:]):
+                            hidden = head(edges[start:end])
+                            summed.append(
+                                neighbor_sum(cutoff_factors[start:end], hidden)
+                            )
+                        features[name][2 * i + 1] = torch.cat(summed)
         return features
 
     def _check_masses(self, systems: List[System]) -> None:

@@ -230,14 +230,9 @@ class Trainer(TrainerInterface[TrainerHypers]):
         wrapped = context.wrap(predictor)
 
         parameters = [p for p in model.parameters() if p.requires_grad]
-        if self.hypers["weight_decay"] is not None:
-            optimizer: torch.optim.Optimizer = torch.optim.AdamW(
-                parameters,
-                lr=self.hypers["learning_rate"],
-                weight_decay=self.hypers["weight_decay"],
-            )
-        else:
-            optimizer = torch.optim.Adam(parameters, lr=self.hypers["learning_rate"])
+        optimizer = _adam(
+            parameters, self.hypers["learning_rate"], self.hypers["weight_decay"]
+        )
         if self.schedule_steps is None:
             total_steps = self.hypers["num_epochs"] * len(train_loader.batch_sampler)
             self.schedule_steps = {
@@ -451,6 +446,27 @@ class Trainer(TrainerInterface[TrainerHypers]):
     @classmethod
     def upgrade_checkpoint(cls, checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         return checkpoints.upgrade_trainer_checkpoint(checkpoint)
+
+
+def _adam(
+    parameters: List[torch.nn.Parameter],
+    learning_rate: float,
+    weight_decay: Optional[float],
+) -> torch.optim.Optimizer:
+    """Adam, or AdamW with ``weight_decay``; the fused implementation (one kernel
+    for all parameters: the same update, far fewer operations per step) where the
+    device and dtype support it."""
+    for fused in (True, None):
+        try:
+            if weight_decay is not None:
+                return torch.optim.AdamW(
+                    parameters, lr=learning_rate, weight_decay=weight_decay, fused=fused
+                )
+            return torch.optim.Adam(parameters, lr=learning_rate, fused=fused)
+        except RuntimeError:
+            if fused is None:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _errors(

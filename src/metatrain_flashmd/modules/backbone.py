@@ -1,15 +1,33 @@
 """The PET message-passing backbone, fed with momentum-aware node features.
 
-The transformer layers are metatrain's :class:`CartesianTransformer`; this module only
-wires them: node encoders, edge embeddings, and how messages flow between layers.
+The transformer layers have the parameters of metatrain's :class:`CartesianTransformer`
+(:class:`FastCartesianTransformer` only replaces its forward pass); this module wires
+them: node encoders, edge embeddings, and how messages flow between layers.
+
+Each message-passing layer acts on every atom separately (an atom's new node and edge
+features depend only on its own row of the padded inputs), so large systems are
+processed in chunks of about :data:`CHUNK_TOKENS` tokens: the intermediate tensors of
+a chunk are reused from one chunk to the next instead of growing with the system
+(less memory, no page faults on fresh allocations), and the peak memory grows with
+the system only by the layer outputs. Messages cross between atoms only between
+layers (the reversal ``i -> j`` to ``j -> i``), after all chunks are done.
 """
 
 from typing import List, Tuple
 
 import torch
-from metatrain.pet.modules.transformer import CartesianTransformer
+import torch.nn.functional as F
 
 from .encoder import MomentumEncoder
+from .transformer import FastCartesianTransformer, fold_norm
+
+
+CHUNK_TOKENS = 8192
+"""Tokens (atoms times one plus their padded number of neighbours) processed together
+by a message-passing layer: about 430 atoms of fcc metal at the default cutoff. The
+peak memory grows with it (the intermediates of a chunk, and the memory the C
+allocator keeps for them); larger chunks mean fewer, larger operations, which run a
+little faster when other processes compete for the processor."""
 
 
 class Backbone(torch.nn.Module):
@@ -32,7 +50,7 @@ class Backbone(torch.nn.Module):
 
         self.gnn_layers = torch.nn.ModuleList(
             [
-                CartesianTransformer(
+                FastCartesianTransformer(
                     float(hypers["cutoff"]),
                     float(hypers["cutoff_width"]),
                     d_pet,
@@ -59,6 +77,7 @@ class Backbone(torch.nn.Module):
             ]
         )
         self.edge_embedder = torch.nn.Embedding(num_species, d_pet)
+        self.chunk_tokens = CHUNK_TOKENS
         merge_layers = num_gnn_layers if self.feedforward else 0
         self.message_norms = torch.nn.ModuleList(
             [torch.nn.LayerNorm(2 * d_pet) for _ in range(merge_layers)]
@@ -73,6 +92,19 @@ class Backbone(torch.nn.Module):
                 for _ in range(merge_layers)
             ]
         )
+
+    def chunks(self, num_atoms: int, num_neighbors: int) -> List[int]:
+        """Boundaries of the chunks of atoms processed together: about
+        :attr:`chunk_tokens` tokens (atoms times one plus the padded number of
+        neighbours) each, in chunks of equal size. ``[0, ..., num_atoms]``."""
+        per_chunk = max(1, self.chunk_tokens // (num_neighbors + 1))
+        num_chunks = max(1, (num_atoms + per_chunk - 1) // per_chunk)
+        size = (num_atoms + num_chunks - 1) // num_chunks
+        bounds = list(range(0, num_atoms, max(1, size)))
+        bounds.append(num_atoms)
+        if num_atoms == 0:
+            bounds = [0, 0]
+        return bounds
 
     def forward(
         self,
@@ -125,24 +157,77 @@ class Backbone(torch.nn.Module):
         cutoff_factors: torch.Tensor,
         reverse_neighbor_index: torch.Tensor,
     ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """Messages are mixed with their reverses between layers:
+        ``m <- m + m' + mixer(norm([m', reverse(m')]))``."""
+        num_atoms, num_neighbors = edge_vectors.shape[0], edge_vectors.shape[1]
+        bounds = self.chunks(num_atoms, num_neighbors)
         nodes = self.node_encoders[0](species_index, scaled_momenta)
-        messages = self.edge_embedder(neighbor_species_index)
-        for layer, norm, mixer in zip(
-            self.gnn_layers, self.message_norms, self.message_mixers
+        # without autograd, two (atoms, neighbours, d_pet) buffers serve all layers:
+        # the messages, updated in place, and the layer outputs
+        messages = torch.empty(0)
+        spare = torch.empty(0)
+        for index, (layer, norm, mixer) in enumerate(
+            zip(self.gnn_layers, self.message_norms, self.message_mixers)
         ):
-            nodes, new_messages = layer(
+            # the first layer's messages are the neighbour-species embedding, which
+            # the layer folds into its own first linear map
+            first = index == 0
+            folded = layer.fold(self.edge_embedder.weight if first else None)
+            shape = [num_atoms, num_neighbors, layer.d_model]
+            if list(spare.shape) == shape and not spare.requires_grad:
+                buffer = spare
+            else:
+                buffer = _empty_like_rows(nodes, num_atoms, shape[1:])
+            new_nodes, new_messages = layer.run_chunked(
+                folded,
                 nodes,
-                messages,
+                None if first else messages,
+                buffer,
+                bounds,
                 neighbor_species_index,
                 edge_vectors,
                 padding_mask,
                 edge_distances,
                 cutoff_factors,
-                False,
             )
-            reversed_messages = _reverse(new_messages, reverse_neighbor_index)
-            both = torch.cat([new_messages, reversed_messages], dim=-1)
-            messages = messages + new_messages + mixer(norm(both))
+
+            # the mixer with the layer norm's affine weights folded in
+            weights: List[torch.Tensor] = []
+            if hasattr(mixer[0], "weight") and hasattr(mixer[2], "weight"):
+                weights = fold_norm(
+                    norm.weight, norm.bias, mixer[0].weight, mixer[0].bias
+                ) + [mixer[2].weight, mixer[2].bias]
+            in_place = not (
+                first or messages.requires_grad or new_messages.requires_grad
+            )
+            mixed = messages if in_place else torch.empty_like(new_messages)
+            for start, end in zip(bounds[:-1], bounds[1:]):
+                with torch.profiler.record_function("FlashMD::message_mixing"):
+                    if first:
+                        old = self.edge_embedder(neighbor_species_index[start:end])
+                    else:
+                        old = messages[start:end]
+                    current = new_messages[start:end]
+                    reversed_messages = _reverse_rows(
+                        new_messages, reverse_neighbor_index[start:end]
+                    )
+                    both = torch.cat([current, reversed_messages], dim=-1)
+                    if len(weights) > 0:
+                        hidden = F.layer_norm(
+                            both, [both.shape[-1]], None, None, norm.eps
+                        )
+                        hidden = F.silu(F.linear(hidden, weights[0], weights[1]))
+                        update = F.linear(hidden, weights[2], weights[3])
+                        update = update + old + current
+                    else:
+                        update = old + current + mixer(norm(both))
+                if end - start == num_atoms:
+                    mixed = update
+                else:
+                    # rows of other atoms are still to be read, but only from
+                    # new_messages: updating the messages in place is safe
+                    mixed[start:end] = update
+            nodes, messages, spare = new_nodes, mixed, new_messages
         return [nodes], [messages]
 
     def _residual(
@@ -156,24 +241,59 @@ class Backbone(torch.nn.Module):
         cutoff_factors: torch.Tensor,
         reverse_neighbor_index: torch.Tensor,
     ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """Every layer is read out; messages are averaged with their reverses:
+        ``m <- (m + reverse(m')) / 2``."""
+        num_atoms = species_index.shape[0]
+        bounds = self.chunks(num_atoms, edge_vectors.shape[1])
         node_list: List[torch.Tensor] = []
         edge_list: List[torch.Tensor] = []
-        messages = self.edge_embedder(neighbor_species_index)
-        for encoder, layer in zip(self.node_encoders, self.gnn_layers):
-            nodes, new_messages = layer(
-                encoder(species_index, scaled_momenta),
-                messages,
+        messages = torch.empty(0)
+        for index, (encoder, layer) in enumerate(
+            zip(self.node_encoders, self.gnn_layers)
+        ):
+            first = index == 0
+            folded = layer.fold(self.edge_embedder.weight if first else None)
+            nodes = encoder(species_index, scaled_momenta)
+            buffer = _empty_like_rows(
+                nodes, num_atoms, [edge_vectors.shape[1], layer.d_model]
+            )
+            new_nodes, new_messages = layer.run_chunked(
+                folded,
+                nodes,
+                None if first else messages,
+                buffer,
+                bounds,
                 neighbor_species_index,
                 edge_vectors,
                 padding_mask,
                 edge_distances,
                 cutoff_factors,
-                False,
             )
-            node_list.append(nodes)
+            node_list.append(new_nodes)
             edge_list.append(new_messages)
+            if first:
+                messages = self.edge_embedder(neighbor_species_index)
             messages = 0.5 * (messages + _reverse(new_messages, reverse_neighbor_index))
         return node_list, edge_list
+
+
+def _empty_like_rows(
+    like: torch.Tensor, num_rows: int, shape: List[int]
+) -> torch.Tensor:
+    """An uninitialised (num_rows, *shape) tensor with the dtype and device of
+    ``like``."""
+    return torch.empty([num_rows] + shape, dtype=like.dtype, device=like.device)
+
+
+def _reverse_rows(
+    messages: torch.Tensor, reverse_neighbor_index: torch.Tensor
+) -> torch.Tensor:
+    """Messages ``j -> i`` for the rows of ``reverse_neighbor_index`` (some atoms'
+    slots into the flattened (n * k) slots of ``messages``): (rows, k, d)."""
+    rows, k = reverse_neighbor_index.shape[0], reverse_neighbor_index.shape[1]
+    d = messages.shape[-1]
+    flat = messages.reshape(-1, d).index_select(0, reverse_neighbor_index.reshape(-1))
+    return flat.reshape(rows, k, d)
 
 
 def _reverse(
