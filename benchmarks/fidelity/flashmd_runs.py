@@ -1,0 +1,141 @@
+"""FlashMD molecular dynamics with the package's ASE integrators, kept as arrays.
+
+Three runs per trained model, each from the same fresh equilibrated start as the
+reference EMT run and as long as it:
+
+* ``nvt``: :class:`metatrain_flashmd.ase.Langevin` (O-stride-O splitting, per-atom
+  Ornstein-Uhlenbeck half-steps with time constant ``time_constant_fs``);
+* ``nve``: :class:`metatrain_flashmd.ase.VelocityVerlet`, the bare model (EMT only
+  evaluates the energy for the drift);
+* ``nve_rescaled``: the same with ``conserve_energy=True`` (momenta rescaled after
+  each stride to keep the EMT total energy).
+"""
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import ase
+import ase.io
+import numpy as np
+from ase.calculators.emt import EMT
+from systems import Trajectory
+
+
+RUN_KINDS = ("nvt", "nvt_strong", "nve", "nve_rescaled")
+"""``nvt_strong`` (a Langevin thermostat with a shorter time constant) only runs for
+the systems given one (``Settings.strong_thermostat_fs``)."""
+RUN_SEEDS = {"nvt": 11, "nve": 12, "nve_rescaled": 13, "nvt_strong": 14}
+"""Seeds of the random generators of each run (thermostat noise)."""
+RUNAWAY_FACTOR = 2.0
+"""A run stops when its temperature exceeds this many times the target (the model
+has left its training distribution; the rest of the run would be meaningless)."""
+
+
+def make_dynamics(
+    kind: str,
+    atoms: ase.Atoms,
+    model: Path,
+    temperature_K: float,
+    time_constant_fs: float,
+    rng: np.random.Generator,
+) -> object:
+    """The integrator of one run kind (see the module docstring)."""
+    import ase.units
+
+    from metatrain_flashmd.ase import Langevin, VelocityVerlet
+
+    if kind in ("nvt", "nvt_strong"):
+        return Langevin(
+            atoms,
+            str(model),
+            temperature_K=temperature_K,
+            time_constant=time_constant_fs * ase.units.fs,
+            rng=rng,
+            device="cpu",
+        )
+    if kind == "nve":
+        return VelocityVerlet(atoms, str(model), rng=rng, device="cpu")
+    if kind == "nve_rescaled":
+        return VelocityVerlet(
+            atoms, str(model), conserve_energy=True, rng=rng, device="cpu"
+        )
+    raise ValueError(f"unknown run kind '{kind}'")
+
+
+def run_flashmd(
+    kind: str,
+    model: Path,
+    start: Path,
+    duration_fs: float,
+    temperature_K: float,
+    time_constant_fs: float,
+) -> Trajectory:
+    """One FlashMD run of ``duration_fs`` (rounded down to whole strides), a frame
+    after every stride, with the EMT potential energy of every frame in the NVE runs
+    (NaN in NVT, where it is not needed).
+
+    :param kind: ``nvt``, ``nve`` or ``nve_rescaled``.
+    :param model: exported FlashMD model.
+    :param start: structure with momenta ((eV*u)^(1/2)).
+    :param temperature_K: thermostat target, K (also the runaway check).
+    :param time_constant_fs: Langevin time constant, fs.
+    """
+    from metatrain_flashmd.ase.run import read_structure
+
+    rng = np.random.default_rng(RUN_SEEDS[kind])
+    atoms = read_structure(ase.io.read(start), None, rng)
+    energy = kind.startswith("nve")
+    atoms.calc = EMT() if energy else None
+    dynamics = make_dynamics(kind, atoms, model, temperature_K, time_constant_fs, rng)
+    stride_fs = dynamics.model_timestep_fs
+    steps = int(duration_fs // stride_fs)
+    frames = []
+    note = ""
+    stride_wall = 0.0
+
+    def record() -> None:
+        potential = atoms.get_potential_energy() if energy else np.nan
+        frames.append(
+            (
+                len(frames) * stride_fs,
+                atoms.get_positions(),
+                atoms.get_momenta(),
+                potential,
+            )
+        )
+
+    record()
+    for _ in range(steps):
+        begin = time.perf_counter()
+        try:
+            dynamics.step()
+        except Exception as error:  # noqa: BLE001 - recorded, the run stops
+            note = f"stopped after {len(frames) - 1} strides: {error}"[:300]
+            break
+        stride_wall += time.perf_counter() - begin
+        record()
+        if not atoms.get_temperature() < RUNAWAY_FACTOR * temperature_K:
+            note = (
+                f"stopped after {len(frames) - 1} strides: temperature "
+                f"{atoms.get_temperature():.0f} K (runaway)"
+            )
+            break
+    return Trajectory(
+        time_fs=np.array([f[0] for f in frames], dtype=float),
+        positions=np.array([f[1] for f in frames]),
+        momenta=np.array([f[2] for f in frames]),
+        potential_energy=np.array([f[3] for f in frames], dtype=float),
+        numbers=atoms.numbers.copy(),
+        masses=atoms.get_masses(),
+        cell=atoms.cell.array.copy(),
+        wall_s=stride_wall,
+        note=note,
+        time_constant_fs=time_constant_fs if kind.startswith("nvt") else float("nan"),
+    )
+
+
+def model_path(work: Path, stride_fs: int) -> Optional[Path]:
+    """The exported model of one stride, if it has been trained."""
+    path = work / f"stride{stride_fs}" / "model.pt"
+    return path if path.exists() else None

@@ -1,0 +1,547 @@
+"""FlashMD fidelity benchmark: EMT reference MD -> pairs -> training -> FlashMD MD ->
+comparison (RDF, per-element temperatures, VACF, diffusion, energy drift, speed).
+
+End to end on CPU::
+
+    python benchmarks/fidelity/run_fidelity.py                  # everything
+    python benchmarks/fidelity/run_fidelity.py --quick          # smoke test, minutes
+    python benchmarks/fidelity/run_fidelity.py --only al300,cuau600 --stages reference
+
+Every stage skips outputs that already exist, so an interrupted run resumes where it
+stopped. Generated data go to ``--workdir`` (default ``benchmarks/fidelity/work``,
+ignored by git); plots and ``README.md`` (the results table) are written next to
+this script (or to ``--report-dir``).
+
+Stages, in order: ``reference`` (EMT MD), ``pairs`` (``mtt-flashmd pairs``),
+``train`` (``mtt train``), ``refine`` (more training for the systems that need it),
+``md`` (FlashMD MD), ``timing`` (cost per step of FlashMD, a same-size PET MLIP and
+EMT) and ``report`` (analysis, plots, table).
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import ase.io
+
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import systems  # noqa: E402
+
+
+STAGES = ("reference", "pairs", "train", "refine", "md", "timing", "report")
+LOG = logging.getLogger("fidelity")
+
+
+@dataclasses.dataclass
+class Settings:
+    """Sizes of the benchmark; :func:`settings` gives the full and quick ones."""
+
+    equilibration_fs: float
+    """Langevin equilibration before each EMT or FlashMD run, fs."""
+    train_fs: float
+    """Length of the EMT NVE trajectory the training pairs come from, fs."""
+    train_frame_fs: int
+    """Frame interval of the training trajectory, fs (divides every stride)."""
+    pair_spacing_fs: int
+    """Time between the starts of consecutive training pairs, fs."""
+    run_fs: float
+    """Length of the reference EMT NVE run and of each FlashMD run, fs."""
+    reference_frame_fs: int
+    """Frame interval of the reference run, fs."""
+    model: Dict[str, Any]
+    """FlashMD model hyperparameters (changes to the defaults); the PET MLIP of the
+    speed comparison gets the same widths."""
+    training: Dict[str, Any]
+    """FlashMD trainer hyperparameters (changes to the defaults)."""
+    time_constant_fs: float = 100.0
+    """Langevin time constant of the FlashMD NVT runs, fs (acts on every atom)."""
+    timing_calls: int = 30
+    """Timed calls per cost measurement."""
+    strides: Optional[List[int]] = None
+    """Only these strides (fs); all of each system's when ``None``."""
+    strong_thermostat_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
+    """Per system: time constant (fs) of an extra NVT run with a stronger Langevin
+    thermostat (``nvt_strong``), for systems whose per-element temperatures miss
+    with ``time_constant_fs``."""
+    refine: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    """Per system: trainer hypers of a second training run (a warm restart: all
+    parameters fine-tuned from the first run's checkpoint with a new warm-up and
+    cosine schedule) for systems the first run leaves under-trained."""
+
+
+MEDIUM_MODEL = {
+    "d_pet": 64,
+    "d_head": 64,
+    "d_node": 128,
+    "d_feedforward": 128,
+    "num_heads": 4,
+    "num_gnn_layers": 2,
+    "cutoff": 4.5,
+}
+"""Model widths on this CPU (the defaults are d_pet 128, d_node 512, 3 layers)."""
+MLIP_WIDTHS = (
+    "d_pet",
+    "d_head",
+    "d_node",
+    "d_feedforward",
+    "num_heads",
+    "num_gnn_layers",
+    "cutoff",
+)
+
+
+def settings(quick: bool) -> Settings:
+    """The full benchmark, or (``quick``) a smoke test with tiny data and model."""
+    if quick:
+        return Settings(
+            equilibration_fs=200.0,
+            train_fs=600.0,
+            train_frame_fs=4,
+            pair_spacing_fs=20,
+            run_fs=640.0,
+            reference_frame_fs=4,
+            model={
+                "d_pet": 16,
+                "d_head": 16,
+                "d_node": 32,
+                "d_feedforward": 32,
+                "num_heads": 2,
+                "num_gnn_layers": 1,
+                "cutoff": 4.5,
+            },
+            training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
+            timing_calls=3,
+            refine={"cuau600": {"num_epochs": 1, "learning_rate": 3e-4}},
+            strong_thermostat_fs={"cuau600": 25.0},
+        )
+    return Settings(
+        equilibration_fs=2000.0,
+        train_fs=12000.0,
+        train_frame_fs=2,
+        pair_spacing_fs=10,
+        run_fs=20480.0,
+        reference_frame_fs=4,
+        model=dict(MEDIUM_MODEL),
+        training={
+            "num_epochs": 2,
+            "batch_size": 4,
+            "learning_rate": 7e-4,
+            "warmup_fraction": 0.03,
+            "time_reversal": True,
+            "random_rotations": True,
+        },
+        refine={"cuau600": {"num_epochs": 2, "learning_rate": 3e-4}},
+        strong_thermostat_fs={"cuau600": 25.0},
+    )
+
+
+def model_hypers(cfg: Settings, stride_fs: int) -> Dict[str, Any]:
+    """Model hypers for one stride: momenta are predicted as the change over the
+    stride up to 32 fs (still correlated with the input momenta in these metals),
+    directly beyond."""
+    return {**cfg.model, "predict_momenta_as_difference": stride_fs <= 32}
+
+
+# ---------------------------------------------------------------------------------
+#  stage: reference EMT MD
+# ---------------------------------------------------------------------------------
+
+
+def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
+    """Two independent Langevin equilibrations (seeds 1 and 2): the first starts the
+    EMT NVE trajectory for training (``train-md.extxyz``), the second is the fresh
+    start (``start.extxyz``) of the reference NVE run (``reference-nve.npz``) and of
+    every FlashMD run."""
+    crystal = system.build()
+    train = work / "train-md.extxyz"
+    if not train.exists():
+        LOG.info(f"{system.name}: EMT training trajectory, {cfg.train_fs:g} fs")
+        atoms = systems.equilibrate(
+            crystal, system.temperature, cfg.equilibration_fs, seed=1
+        )
+        result = systems.emt_nve(atoms, cfg.train_fs, cfg.train_frame_fs, train)
+        record_wall(work, "reference_train_md", result.wall_s)
+    start = work / "start.extxyz"
+    if not start.exists():
+        atoms = systems.equilibrate(
+            crystal, system.temperature, cfg.equilibration_fs, seed=2
+        )
+        ase.io.write(start.with_name("start.partial.extxyz"), atoms)
+        os.replace(start.with_name("start.partial.extxyz"), start)
+    reference = work / "reference-nve.npz"
+    if not reference.exists():
+        LOG.info(f"{system.name}: EMT reference NVE run, {cfg.run_fs:g} fs")
+        atoms = ase.io.read(start)
+        result = systems.emt_nve(atoms, cfg.run_fs, cfg.reference_frame_fs)
+        systems.save_trajectory(reference, result)
+        record_wall(work, "reference_nve", result.wall_s)
+
+
+def record_wall(work: Path, key: str, seconds: float) -> None:
+    """Add a wall time (s) to ``walltimes.json`` in ``work``."""
+    path = work / "walltimes.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = round(float(seconds), 1)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+# ---------------------------------------------------------------------------------
+#  stages: training pairs and training
+# ---------------------------------------------------------------------------------
+
+
+def stride_directory(work: Path, stride_fs: int) -> Path:
+    """Where the pairs, options and model of one stride live."""
+    path = work / f"stride{stride_fs}"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def run_command(command: List[str], cwd: Path, log: Path) -> float:
+    """Run ``command`` in ``cwd`` with its output in ``log``; the wall time (s).
+
+    :raises RuntimeError: if the command fails (the log's tail is shown).
+    """
+    LOG.info(f"$ {' '.join(command)}   (in {cwd})")
+    begin = time.perf_counter()
+    with open(log, "w") as file:
+        result = subprocess.run(command, cwd=cwd, stdout=file, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-20:])
+        raise RuntimeError(f"{command[0]} failed (see {log}):\n{tail}")
+    return time.perf_counter() - begin
+
+
+def stage_pairs(system: systems.System, work: Path, cfg: Settings) -> None:
+    """``mtt-flashmd pairs`` for each stride: pairs of training-trajectory frames
+    one stride apart, starting every ``pair_spacing_fs``; 10% of the trajectory (at
+    its end) for validation, no test set (the MD comparison is the test). Time
+    reversal is left to the trainer (random per pair and epoch)."""
+    for stride in selected_strides(system, cfg):
+        directory = stride_directory(work, stride)
+        if (directory / "options.yaml").exists():
+            continue
+        command = [
+            "mtt-flashmd",
+            "pairs",
+            str(work / "train-md.extxyz"),
+            "--lag",
+            str(stride // cfg.train_frame_fs),
+            "--frame-interval",
+            str(cfg.train_frame_fs),
+            "--spacing",
+            str(cfg.pair_spacing_fs // cfg.train_frame_fs),
+            "--no-time-reversal",
+            "--validation",
+            "0.1",
+            "--test",
+            "0",
+            "-o",
+            "pairs.xyz",
+            "--options",
+            "options.partial.yaml",
+            "-q",
+        ]
+        run_command(command, directory, directory / "pairs.log")
+        os.replace(directory / "options.partial.yaml", directory / "options.yaml")
+
+
+def training_overrides(cfg: Settings, stride_fs: int) -> List[str]:
+    """``-r key=value`` options of ``mtt train`` for the model and trainer hypers
+    (no final evaluation: the MD comparison is the test)."""
+    overrides = ["-r", "seed=0", "-r", "final_eval=false"]
+    for key, value in model_hypers(cfg, stride_fs).items():
+        overrides += ["-r", f"architecture.model.{key}={value}"]
+    training = {"num_workers": 0, "log_interval": 1, **cfg.training}
+    for key, value in training.items():
+        overrides += ["-r", f"architecture.training.{key}={value}"]
+    return overrides
+
+
+def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
+    """``mtt train`` for each stride (``model.pt``, exported), from scratch."""
+    for stride in selected_strides(system, cfg):
+        directory = stride_directory(work, stride)
+        if (directory / "model.pt").exists():
+            continue
+        checkpoint = directory / "model.partial.ckpt"
+        if not checkpoint.exists():
+            command = ["mtt", "train", "options.yaml", "-o", "model.partial.pt"]
+            command += training_overrides(cfg, stride)
+            try:
+                seconds = run_command(command, directory, directory / "train.log")
+            except RuntimeError:
+                if not checkpoint.exists():
+                    raise
+                LOG.warning(f"{directory}: training ended without export")
+                seconds = float("nan")
+            record_wall(work, f"train_stride{stride}", seconds)
+        if not (directory / "model.partial.pt").exists():
+            command = ["mtt", "export", checkpoint.name, "-o", "model.partial.pt"]
+            run_command(command, directory, directory / "export.log")
+        os.replace(directory / "model.partial.pt", directory / "model.pt")
+
+
+def export_without_finetune_config(checkpoint: Path) -> None:
+    """Export a fully fine-tuned checkpoint to ``model-refined.partial.pt`` beside
+    it, working around a package bug: the record of a ``full`` fine-tune
+    (``finetune_config``, with empty ``config`` and ``inherit_heads``) cannot be
+    converted to TorchScript, so ``mtt train`` and ``mtt export`` fail. A full
+    fine-tune changes no module, so dropping the record changes nothing else."""
+    import metatomic.torch  # noqa: F401 - registers the classes in the checkpoint
+    import torch
+
+    data = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    for key in ("model_state_dict", "best_model_state_dict"):
+        if isinstance(data.get(key), dict):
+            data[key].pop("finetune_config", None)
+    stripped = checkpoint.with_name("model-refined-export.ckpt")
+    torch.save(data, stripped)
+    command = ["mtt", "export", stripped.name, "-o", "model-refined.partial.pt"]
+    run_command(command, checkpoint.parent, checkpoint.parent / "export.log")
+
+
+def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
+    """For the systems in ``cfg.refine``: fine-tune every parameter of each
+    trained stride's model from its checkpoint (``mtt train`` with
+    ``finetune.read_from``) and make the result ``model.pt``; the first model and
+    any FlashMD runs made with it move to ``first-model/``."""
+    if system.name not in cfg.refine:
+        return
+    for stride in selected_strides(system, cfg):
+        directory = stride_directory(work, stride)
+        done = directory / "refined.done"
+        if done.exists() or not (directory / "model.pt").exists():
+            continue
+        first = directory / "first-model"
+        first.mkdir(exist_ok=True)
+        if not (directory / "model-refined.partial.ckpt").exists():
+            command = ["mtt", "train", "options.yaml", "-o", "model-refined.partial.pt"]
+            command += training_overrides(cfg, stride)
+            command += ["-r", "architecture.training.finetune.method=full"]
+            command += [
+                "-r",
+                "architecture.training.finetune.read_from=model.partial.ckpt",
+            ]
+            for key, value in cfg.refine[system.name].items():
+                command += ["-r", f"architecture.training.{key}={value}"]
+            try:
+                seconds = run_command(command, directory, directory / "refine.log")
+            except RuntimeError:
+                if not (directory / "model-refined.partial.ckpt").exists():
+                    raise
+                seconds = float("nan")
+            record_wall(work, f"refine_stride{stride}", seconds)
+        if not (directory / "model-refined.partial.pt").exists():
+            export_without_finetune_config(directory / "model-refined.partial.ckpt")
+        for path in [directory / "model.pt", *directory.glob("flashmd-*.npz")]:
+            os.replace(path, first / path.name)
+        os.replace(directory / "model-refined.partial.pt", directory / "model.pt")
+        lock = directory / "md.lock"
+        if lock.is_dir():
+            lock.rmdir()
+        done.touch()
+
+
+def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
+    """The system's strides (fs), less those excluded by ``--strides``."""
+    if cfg.strides is None:
+        return list(system.strides_fs)
+    return [stride for stride in system.strides_fs if stride in cfg.strides]
+
+
+# ---------------------------------------------------------------------------------
+#  stages: FlashMD MD and timings
+# ---------------------------------------------------------------------------------
+
+
+def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
+    """The three FlashMD runs (NVT, NVE, NVE with energy rescaling) of each trained
+    stride, from ``start.extxyz``, as long as the reference run."""
+    import flashmd_runs
+
+    for stride in selected_strides(system, cfg):
+        model = flashmd_runs.model_path(work, stride)
+        if model is None:
+            LOG.info(f"{system.name}: no model for {stride} fs yet, skipping its MD")
+            continue
+        for kind in flashmd_runs.RUN_KINDS:
+            output = work / f"stride{stride}" / f"flashmd-{kind}.npz"
+            time_constant = cfg.time_constant_fs
+            if kind == "nvt_strong":
+                if system.name not in cfg.strong_thermostat_fs:
+                    continue
+                time_constant = cfg.strong_thermostat_fs[system.name]
+            if output.exists():
+                continue
+            LOG.info(f"{system.name}: FlashMD {kind}, {stride} fs strides")
+            result = flashmd_runs.run_flashmd(
+                kind,
+                model,
+                work / "start.extxyz",
+                cfg.run_fs,
+                system.temperature,
+                time_constant,
+            )
+            if result.note:
+                LOG.warning(f"{system.name} {stride} fs {kind}: {result.note}")
+            systems.save_trajectory(output, result)
+            record_wall(work, f"flashmd_{kind}_stride{stride}", result.wall_s)
+
+
+def stage_timing(system: systems.System, work: Path, cfg: Settings) -> None:
+    """Cost of one step on this machine (``timing.json``), timed in interleaved
+    rounds: each trained FlashMD stride, one EMT force call, and one energy +
+    forces call (and one energy-only call) of an untrained PET MLIP with the FlashMD
+    model's widths (``pet-mlip.pt``), all on ``start.extxyz``. Re-timed whenever a
+    newly trained stride is missing from it."""
+    import flashmd_runs
+    import timing
+
+    path = work / "timing.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    models = {
+        f"flashmd_stride{stride}": flashmd_runs.model_path(work, stride)
+        for stride in selected_strides(system, cfg)
+    }
+    models = {key: model for key, model in models.items() if model is not None}
+    if not models or all(key in data for key in models):
+        return
+    atoms = ase.io.read(work / "start.extxyz")
+    mlip = work / "pet-mlip.pt"
+    widths = {key: cfg.model[key] for key in MLIP_WIDTHS}
+    parameters = timing.build_pet_mlip(widths, sorted(set(atoms.numbers)), mlip)
+    calls = {
+        "emt": timing.emt_call(atoms),
+        "mlip": timing.mlip_call(mlip, atoms),
+        "mlip_energy_only": timing.mlip_call(mlip, atoms, forces=False),
+    }
+    for key, model in models.items():
+        calls[key] = timing.flashmd_call(model, atoms)
+    LOG.info(f"{system.name}: timing {', '.join(calls)}")
+    data = timing.time_interleaved(calls, 2, cfg.timing_calls)
+    data["mlip_parameters"] = parameters
+    data["mlip_hypers"] = widths
+    data["threads"] = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    data["load_average"] = list(os.getloadavg())
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def stage_report(
+    names: List[str], workdir: Path, directory: Path, cfg: Settings
+) -> None:
+    """Analyse every system that has a reference run, draw its plots and write the
+    tables into ``README.md`` in ``directory`` (and ``results.json`` in
+    ``workdir``)."""
+    import report
+
+    directory.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in names:
+        result = report.analyse_system(systems.SYSTEMS[name], workdir / name)
+        if result is None:
+            LOG.info(f"{name}: no reference run yet, not in the report")
+            continue
+        report.plot_system(result, workdir / name, directory)
+        results.append(result)
+    text = json.dumps(dataclasses.asdict(cfg))
+    generated = report.results_markdown(results, report.context_facts(text))
+    report.write_readme(directory / "README.md", generated)
+    summary = [
+        {
+            "system": r["system"].name,
+            "targets": report.target_rows(r),
+            "speed": report.speed_figures(r),
+        }
+        for r in results
+    ]
+    (workdir / "results.json").write_text(json.dumps(summary, indent=1))
+
+
+# ---------------------------------------------------------------------------------
+#  driver
+# ---------------------------------------------------------------------------------
+
+
+STAGE_FUNCTIONS = {
+    "reference": stage_reference,
+    "pairs": stage_pairs,
+    "train": stage_train,
+    "refine": stage_refine,
+    "md": stage_md,
+    "timing": stage_timing,
+}
+
+
+def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke test, minutes")
+    parser.add_argument(
+        "--only", default=",".join(systems.SYSTEMS), help="systems, comma-separated"
+    )
+    parser.add_argument(
+        "--strides", default=None, help="only these strides (fs), e.g. 16,32"
+    )
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help="stages, comma-separated"
+    )
+    parser.add_argument("--workdir", type=Path, default=HERE / "work")
+    parser.add_argument("--report-dir", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    return parser.parse_args(argv)
+
+
+def main(argv: List[str] = None) -> None:
+    """Run the selected stages for the selected systems."""
+    args = parse_arguments(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
+    )
+    cfg = settings(args.quick)
+    if args.strides:
+        cfg.strides = [int(stride) for stride in args.strides.split(",")]
+    workdir = args.workdir / ("quick" if args.quick else "full")
+    names = [name for name in args.only.split(",") if name]
+    stages = [stage for stage in args.stages.split(",") if stage]
+    for name in names + stages:
+        if name not in systems.SYSTEMS and name not in STAGES:
+            raise SystemExit(f"unknown system or stage '{name}'")
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(args.threads)  # for mtt train subprocesses too
+    import torch
+
+    torch.set_num_threads(args.threads)
+    for stage in STAGES:
+        if stage not in stages:
+            continue
+        if stage == "report":
+            directory = args.report_dir or (
+                HERE if not args.quick else workdir / "report"
+            )
+            stage_report(names, workdir, directory, cfg)
+            continue
+        begin = time.perf_counter()
+        for name in names:
+            system = systems.SYSTEMS[name]
+            work = workdir / name
+            work.mkdir(parents=True, exist_ok=True)
+            STAGE_FUNCTIONS[stage](system, work, cfg)
+        LOG.info(f"stage {stage} done in {time.perf_counter() - begin:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Time one exported FlashMD model on one system, as an engine runs it.
+
+Run by ``inference.py`` in a fresh process per (model, system), so that the peak
+resident memory belongs to that system alone. The model runs through
+``metatomic_ase.MetatomicCalculator.run_model`` (which builds the metatomic
+``System``, attaches ``momentum`` and ``mass`` from the atoms and computes the
+neighbour list) under ``torch.no_grad``, like metatrain-flashmd's ASE integrators.
+
+Prints one JSON line: the wall-clock and CPU times of the timed calls (s; the CPU
+time of all threads of the process), the resident memory after
+loading and the peak (bytes), and, with ``--flops``, the FLOPs of one call counted
+by ``torch.utils.flop_counter.FlopCounterMode``.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Dict
+
+import torch
+from common import copper_gold_melt, fcc_aluminium
+
+
+def memory_kb(field: str) -> int:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not found in /proc/self/status")
+
+
+def system(spec: str, workdir: Path) -> object:
+    """``al:<n>`` for fcc Al of n atoms, ``cuau:<repeat>`` for the Cu/Au melt."""
+    kind, size = spec.split(":")
+    if kind == "al":
+        return fcc_aluminium(int(size))
+    if kind == "cuau":
+        return copper_gold_melt(workdir / f"cuau-{size}.extxyz", repeat=int(size))
+    raise ValueError(f"unknown system '{spec}'")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="exported model (.pt)")
+    parser.add_argument("--system", required=True, help="al:<n> or cuau:<repeat>")
+    parser.add_argument("--workdir", default=".", help="cache of generated systems")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--min-repeats", type=int, default=3)
+    parser.add_argument("--max-repeats", type=int, default=20)
+    parser.add_argument("--budget", type=float, default=8.0, help="timing budget, s")
+    parser.add_argument("--flops", action="store_true", help="count FLOPs")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    from metatomic.torch import ModelOutput
+    from metatomic_ase import MetatomicCalculator
+
+    atoms = system(args.system, Path(args.workdir))
+    calculator = MetatomicCalculator(args.model, device="cpu")
+    outputs: Dict[str, ModelOutput] = {
+        "position": ModelOutput(unit="angstrom", sample_kind="atom"),
+        "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
+    }
+    rss_loaded = memory_kb("VmRSS")
+
+    def stride() -> None:
+        with torch.no_grad():
+            results = calculator.run_model(atoms, outputs)
+        for name in outputs:
+            results[name].block().values.numpy()
+
+    for _ in range(args.warmup):
+        stride()
+    times = []
+    cpu_times = []
+    started = time.perf_counter()
+    while len(times) < args.max_repeats and (
+        len(times) < args.min_repeats or time.perf_counter() - started < args.budget
+    ):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        stride()
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    peak = memory_kb("VmHWM")
+
+    flops = None
+    if args.flops:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            stride()
+        flops = counter.get_total_flops()
+
+    print(
+        json.dumps(
+            {
+                "system": args.system,
+                "atoms": len(atoms),
+                "times_s": times,
+                "cpu_times_s": cpu_times,
+                "rss_loaded_bytes": rss_loaded * 1024,
+                "peak_rss_bytes": peak * 1024,
+                "flops": flops,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
