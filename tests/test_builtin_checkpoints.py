@@ -594,7 +594,10 @@ def test_finetune_one_epoch(path, method, pairs_dataset, tmp_path):
     assert torch.equal(before[head], after[head]) == (method == "lora")
     assert any("lora_A" in name for name in after) == (method == "lora")
     trainer.save_checkpoint(model, tmp_path / "tuned.ckpt")
-    model_from_checkpoint(load(tmp_path / "tuned.ckpt"), context="export").export()
+    # saving compiles the exported model with TorchScript
+    model_from_checkpoint(
+        load(tmp_path / "tuned.ckpt"), context="export"
+    ).export().save(str(tmp_path / "tuned.pt"))
 
 
 def test_finetune_with_new_elements_is_refused(pairs_dataset):

@@ -259,11 +259,14 @@ def test_fine_tuning_methods(al_pairs, tmp_path, method):
     assert torch.equal(before[head], after[head]) == (method == "lora")
     if method == "lora":
         assert any("lora_A" in name for name in after)
-    # the fine-tuned model still saves, reloads and exports
+    # the fine-tuned model still saves, reloads, exports and compiles
     trainer = Trainer(trainer_hypers())
     trainer.save_checkpoint(pretrained, tmp_path / "tuned.ckpt")
     checkpoint = torch.load(tmp_path / "tuned.ckpt", weights_only=False)
-    FlashMD.load_checkpoint(checkpoint, "export").export()
+    # saving compiles the exported model with TorchScript
+    FlashMD.load_checkpoint(checkpoint, "export").export().save(
+        str(tmp_path / "tuned.pt")
+    )
 
 
 def test_fine_tuning_with_new_elements_is_refused(al_pairs, tmp_path):

@@ -140,7 +140,7 @@ def settings(quick: bool) -> Settings:
             "time_reversal": True,
             "random_rotations": True,
         },
-        refine={"cuau600": {"num_epochs": 2, "learning_rate": 3e-4}},
+        refine={"cuau600": {"num_epochs": 4, "learning_rate": 3e-4}},
         strong_thermostat_fs={"cuau600": 25.0},
     )
 
@@ -292,25 +292,6 @@ def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
         os.replace(directory / "model.partial.pt", directory / "model.pt")
 
 
-def export_without_finetune_config(checkpoint: Path) -> None:
-    """Export a fully fine-tuned checkpoint to ``model-refined.partial.pt`` beside
-    it, working around a package bug: the record of a ``full`` fine-tune
-    (``finetune_config``, with empty ``config`` and ``inherit_heads``) cannot be
-    converted to TorchScript, so ``mtt train`` and ``mtt export`` fail. A full
-    fine-tune changes no module, so dropping the record changes nothing else."""
-    import metatomic.torch  # noqa: F401 - registers the classes in the checkpoint
-    import torch
-
-    data = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    for key in ("model_state_dict", "best_model_state_dict"):
-        if isinstance(data.get(key), dict):
-            data[key].pop("finetune_config", None)
-    stripped = checkpoint.with_name("model-refined-export.ckpt")
-    torch.save(data, stripped)
-    command = ["mtt", "export", stripped.name, "-o", "model-refined.partial.pt"]
-    run_command(command, checkpoint.parent, checkpoint.parent / "export.log")
-
-
 def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
@@ -343,7 +324,9 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
                 seconds = float("nan")
             record_wall(work, f"refine_stride{stride}", seconds)
         if not (directory / "model-refined.partial.pt").exists():
-            export_without_finetune_config(directory / "model-refined.partial.ckpt")
+            command = ["mtt", "export", "model-refined.partial.ckpt"]
+            command += ["-o", "model-refined.partial.pt"]
+            run_command(command, directory, directory / "export.log")
         for path in [directory / "model.pt", *directory.glob("flashmd-*.npz")]:
             os.replace(path, first / path.name)
         os.replace(directory / "model-refined.partial.pt", directory / "model.pt")

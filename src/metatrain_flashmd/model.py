@@ -72,6 +72,9 @@ class FlashMD(ModelInterface[ModelHypers]):
     _stale_finetune_targets: List[str]
     __supported_devices__ = ["cuda", "cpu"]
     __supported_dtypes__ = [torch.float32, torch.float64]
+    # the fine-tuning record (nested dicts of mixed types) is for checkpoints only;
+    # TorchScript cannot type it, and the exported model does not need it
+    __jit_ignored_attributes__ = ["finetune_config"]
     __default_metadata__ = ModelMetadata(
         references={
             "architecture": ["https://arxiv.org/abs/2505.19350"],
