@@ -130,7 +130,7 @@ def _frames(trajectory: systems.Trajectory, window: slice) -> systems.Trajectory
 #  plots
 # ---------------------------------------------------------------------------------
 
-RUN_STYLES = {"nvt": "-", "nve": "--", "nve_rescaled": ":"}
+RUN_STYLES = {"nvt": "-", "nvt_strong": "-.", "nve": "--", "nve_rescaled": ":"}
 STRIDE_COLOURS = {16: "tab:blue", 32: "tab:orange", 64: "tab:green"}
 
 

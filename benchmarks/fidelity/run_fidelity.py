@@ -140,7 +140,10 @@ def settings(quick: bool) -> Settings:
             "time_reversal": True,
             "random_rotations": True,
         },
-        refine={"cuau600": {"num_epochs": 4, "learning_rate": 3e-4}},
+        refine={
+            "cuau600": {"num_epochs": 4, "learning_rate": 3e-4},
+            "al300": {"num_epochs": 3, "learning_rate": 3e-4},
+        },
         strong_thermostat_fs={"cuau600": 25.0},
     )
 
