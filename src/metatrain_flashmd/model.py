@@ -3,7 +3,7 @@
 import json
 import logging
 import math
-from typing import Any, Dict, List, Literal, Optional, Tuple
+from typing import Any, Dict, List, Literal, Optional
 
 import ase.data
 import ase.units
@@ -19,7 +19,6 @@ from metatomic.torch import (
     System,
 )
 from metatrain.pet.modules.finetuning import apply_finetuning_strategy
-from metatrain.pet.modules.structures import compute_batch_tensors
 from metatrain.utils.abc import ModelInterface
 from metatrain.utils.data import DatasetInfo
 from metatrain.utils.dtype import dtype_to_str
@@ -38,7 +37,12 @@ from ._names import (
 )
 from .documentation import ModelHypers
 from .modules.backbone import Backbone
-from .modules.batching import AtomBatch, concatenate_systems, read_masses
+from .modules.batching import (
+    AtomBatch,
+    concatenate_systems,
+    padded_neighborhoods,
+    read_masses,
+)
 from .modules.conservation import conserve_center_of_mass, conserve_momentum
 from .modules.heads import head_mlps, last_layers, neighbor_sum
 from .modules.long_range import LongRange
@@ -337,13 +341,16 @@ class FlashMD(ModelInterface[ModelHypers]):
         species = self.species_to_species_index[batch.types]
         with torch.profiler.record_function("FlashMD::neighborhoods"):
             (
+                _,
                 neighbor_species,
                 edge_vectors,
                 edge_distances,
                 padding_mask,
                 reverse_neighbor_index,
                 cutoff_factors,
-            ) = self._neighborhoods(batch)
+            ) = padded_neighborhoods(
+                batch, self.species_to_species_index, self.cutoff, self.cutoff_width
+            )
         scale = self.momentum_input_scale[species].unsqueeze(-1)
         scaled_momenta = batch.momenta * scale
         with torch.profiler.record_function("FlashMD::backbone"):
@@ -422,58 +429,6 @@ class FlashMD(ModelInterface[ModelHypers]):
                 )
             values["momentum"] = momenta
         return values
-
-    def _neighborhoods(
-        self, batch: AtomBatch
-    ) -> Tuple[
-        torch.Tensor,
-        torch.Tensor,
-        torch.Tensor,
-        torch.Tensor,
-        torch.Tensor,
-        torch.Tensor,
-    ]:
-        """PET's padded neighbour tensors of ``batch``: neighbour species indices,
-        edge vectors (A), distances (A), padding mask, reverse-edge index and cutoff
-        factors, each (atoms, max neighbours, ...)."""
-        (
-            _,
-            neighbor_species,
-            edge_vectors,
-            edge_distances,
-            padding_mask,
-            reverse_neighbor_index,
-            cutoff_factors,
-            _,
-            _,
-            _,
-            _,
-            _,
-        ) = compute_batch_tensors(
-            batch.positions,
-            batch.centers,
-            batch.neighbors,
-            batch.types,
-            batch.cells,
-            batch.cell_shifts,
-            batch.system_indices,
-            self.species_to_species_index,
-            self.cutoff,
-            "cosine",
-            self.cutoff_width,
-            None,
-            "solver",
-            1.0,
-            True,
-        )
-        return (
-            neighbor_species,
-            edge_vectors,
-            edge_distances,
-            padding_mask,
-            reverse_neighbor_index,
-            cutoff_factors,
-        )
 
     def _last_layer_features(
         self,

@@ -1,9 +1,10 @@
 """Concatenate a list of metatomic systems into flat tensors for one forward pass."""
 
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Tuple
 
 import torch
 from metatomic.torch import NeighborListOptions, System
+from metatrain.pet.modules.structures import compute_batch_tensors
 
 
 class AtomBatch(NamedTuple):
@@ -103,4 +104,51 @@ def concatenate_systems(
         centers=all_pairs[:, 0] + pair_offsets,
         neighbors=all_pairs[:, 1] + pair_offsets,
         cell_shifts=all_pairs[:, 2:],
+    )
+
+
+def padded_neighborhoods(
+    batch: AtomBatch,
+    species_to_species_index: torch.Tensor,
+    cutoff: float,
+    cutoff_width: float,
+) -> Tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+]:
+    """PET's padded node-edge tensors of ``batch`` (cosine cutoff function, no
+    neighbour-count limit): species index of each atom (n,), species index of each
+    neighbour (n, k), edge vectors (n, k, 3, A), distances (n, k, A), padding mask
+    (n, k), index of the reversed edge of each flattened slot (n, k) and cutoff
+    factors (n, k)."""
+    tensors = compute_batch_tensors(
+        batch.positions,
+        batch.centers,
+        batch.neighbors,
+        batch.types,
+        batch.cells,
+        batch.cell_shifts,
+        batch.system_indices,
+        species_to_species_index,
+        cutoff,
+        "cosine",
+        cutoff_width,
+        None,
+        "solver",
+        1.0,
+        True,
+    )
+    return (
+        tensors[0],
+        tensors[1],
+        tensors[2],
+        tensors[3],
+        tensors[4],
+        tensors[5],
+        tensors[6],
     )

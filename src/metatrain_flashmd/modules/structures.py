@@ -9,9 +9,8 @@ from typing import List, Tuple
 import torch
 from metatensor.torch import Labels
 from metatomic.torch import NeighborListOptions, System
-from metatrain.pet.modules.structures import compute_batch_tensors
 
-from .batching import concatenate_systems
+from .batching import concatenate_systems, padded_neighborhoods
 
 
 def systems_to_batch(
@@ -37,23 +36,7 @@ def systems_to_batch(
         the ``system``/``atom`` sample labels.
     """
     batch = concatenate_systems(systems, options)
-    tensors = compute_batch_tensors(
-        batch.positions,
-        batch.centers,
-        batch.neighbors,
-        batch.types,
-        batch.cells,
-        batch.cell_shifts,
-        batch.system_indices,
-        species_to_species_index,
-        options.cutoff,
-        "cosine",
-        0.5,
-        None,
-        "solver",
-        1.0,
-        True,
-    )
+    tensors = padded_neighborhoods(batch, species_to_species_index, options.cutoff, 0.5)
     samples = Labels(
         ["system", "atom"],
         torch.stack([batch.system_indices, batch.atom_indices], dim=1),
