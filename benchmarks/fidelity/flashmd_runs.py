@@ -8,7 +8,10 @@ reference EMT run and as long as it:
 * ``nve``: :class:`metatrain_flashmd.ase.VelocityVerlet`, the bare model (EMT only
   evaluates the energy for the drift);
 * ``nve_rescaled``: the same with ``conserve_energy=True`` (momenta rescaled after
-  each stride to keep the EMT total energy).
+  each stride to keep the EMT total energy);
+* ``nve_equipartition``: ``nve_rescaled`` plus the kinetic energy exchange between
+  elements (``equipartition_time`` = ``time_constant_fs``), for the systems given
+  one.
 """
 
 import time
@@ -22,10 +25,17 @@ from ase.calculators.emt import EMT
 from systems import Trajectory
 
 
-RUN_KINDS = ("nvt", "nvt_strong", "nve", "nve_rescaled")
-"""``nvt_strong`` (a Langevin thermostat with a shorter time constant) only runs for
-the systems given one (``Settings.strong_thermostat_fs``)."""
-RUN_SEEDS = {"nvt": 11, "nve": 12, "nve_rescaled": 13, "nvt_strong": 14}
+RUN_KINDS = ("nvt", "nvt_strong", "nve", "nve_rescaled", "nve_equipartition")
+"""``nvt_strong`` (a Langevin thermostat with a shorter time constant) and
+``nve_equipartition`` only run for the systems given a time constant for them
+(``Settings.strong_thermostat_fs``, ``Settings.equipartition_fs``)."""
+RUN_SEEDS = {
+    "nvt": 11,
+    "nve": 12,
+    "nve_rescaled": 13,
+    "nvt_strong": 14,
+    "nve_equipartition": 15,
+}
 """Seeds of the random generators of each run (thermostat noise)."""
 RUNAWAY_FACTOR = 2.0
 """A run stops when its temperature exceeds this many times the target (the model
@@ -54,13 +64,19 @@ def make_dynamics(
             rng=rng,
             device="cpu",
         )
-    if kind == "nve":
-        return VelocityVerlet(atoms, str(model), rng=rng, device="cpu")
-    if kind == "nve_rescaled":
-        return VelocityVerlet(
-            atoms, str(model), conserve_energy=True, rng=rng, device="cpu"
-        )
-    raise ValueError(f"unknown run kind '{kind}'")
+    if kind not in ("nve", "nve_rescaled", "nve_equipartition"):
+        raise ValueError(f"unknown run kind '{kind}'")
+    exchange = None
+    if kind == "nve_equipartition":
+        exchange = time_constant_fs * ase.units.fs
+    return VelocityVerlet(
+        atoms,
+        str(model),
+        conserve_energy=kind != "nve",
+        equipartition_time=exchange,
+        rng=rng,
+        device="cpu",
+    )
 
 
 def run_flashmd(
@@ -75,11 +91,12 @@ def run_flashmd(
     after every stride, with the EMT potential energy of every frame in the NVE runs
     (NaN in NVT, where it is not needed).
 
-    :param kind: ``nvt``, ``nve`` or ``nve_rescaled``.
+    :param kind: one of :data:`RUN_KINDS`.
     :param model: exported FlashMD model.
     :param start: structure with momenta ((eV*u)^(1/2)).
     :param temperature_K: thermostat target, K (also the runaway check).
-    :param time_constant_fs: Langevin time constant, fs.
+    :param time_constant_fs: Langevin time constant, or the exchange time constant
+        of ``nve_equipartition``, fs.
     """
     from metatrain_flashmd.ase.run import read_structure
 
@@ -131,7 +148,9 @@ def run_flashmd(
         cell=atoms.cell.array.copy(),
         wall_s=stride_wall,
         note=note,
-        time_constant_fs=time_constant_fs if kind.startswith("nvt") else float("nan"),
+        time_constant_fs=(
+            float("nan") if kind in ("nve", "nve_rescaled") else time_constant_fs
+        ),
     )
 
 

@@ -130,7 +130,14 @@ def _frames(trajectory: systems.Trajectory, window: slice) -> systems.Trajectory
 #  plots
 # ---------------------------------------------------------------------------------
 
-RUN_STYLES = {"nvt": "-", "nvt_strong": "-.", "nve": "--", "nve_rescaled": ":"}
+RUN_STYLES = {
+    "nvt": "-",
+    "nvt_strong": "-.",
+    "nve": "--",
+    "nve_rescaled": ":",
+    "nve_equipartition": (0, (5, 1, 1, 1)),
+}
+NVE_KINDS = ("nve", "nve_rescaled", "nve_equipartition")
 STRIDE_COLOURS = {16: "tab:blue", 32: "tab:orange", 64: "tab:green"}
 
 
@@ -166,7 +173,7 @@ def plot_rdfs(result: Dict[str, Any], path: Path) -> None:
                     axis.plot(
                         runs[kind]["rdf"]["r"],
                         runs[kind]["rdf"][key],
-                        RUN_STYLES[kind],
+                        linestyle=RUN_STYLES[kind],
                         color=STRIDE_COLOURS[stride],
                         lw=1.1,
                         label=f"FlashMD {stride} fs {kind.upper()}",
@@ -249,7 +256,8 @@ def plot_vacf(result: Dict[str, Any], path: Path) -> None:
                     axis.plot(
                         vacf["t"],
                         vacf[symbol],
-                        "o" + RUN_STYLES[kind],
+                        marker="o",
+                        linestyle=RUN_STYLES[kind],
                         ms=3,
                         color=STRIDE_COLOURS[stride],
                         lw=0.9,
@@ -274,14 +282,14 @@ def plot_energy(result: Dict[str, Any], work: Path, path: Path) -> None:
         reference.time_fs / 1000, analysis.total_energy(reference), "k-", label="EMT"
     )
     for stride, colour in STRIDE_COLOURS.items():
-        for kind in ("nve", "nve_rescaled"):
+        for kind in NVE_KINDS:
             run_path = work / f"stride{stride}" / f"flashmd-{kind}.npz"
             if run_path.exists():
                 run = systems.load_trajectory(run_path)
                 axis.plot(
                     run.time_fs / 1000,
                     analysis.total_energy(run),
-                    RUN_STYLES[kind],
+                    linestyle=RUN_STYLES[kind],
                     color=colour,
                     label=f"{stride} fs {kind}",
                 )
@@ -396,18 +404,21 @@ def target_rows(result: Dict[str, Any]) -> List[str]:
                 f"worst {100 * worst:.1f}% ({_temperatures_text(temperatures)}) | "
                 f"{_verdict(worst <= TEMPERATURE_TOLERANCE)} |"
             )
-        for kind in ("nve", "nve_rescaled"):
+        for kind in NVE_KINDS:
             if kind not in runs:
                 continue
             spread = _spread(runs[kind]["temperatures"])
             text = "single element" if spread is None else f"{100 * spread:.1f}%"
             ok = None if spread is None else spread <= TEMPERATURE_TOLERANCE
+            name = kind
+            if kind == "nve_equipartition":
+                name += f" ({runs[kind]['time_constant_fs']:g} fs)"
             rows.append(
-                f"| {kind} per-element mean T within 3% of each other | {label} | "
+                f"| {name} per-element mean T within 3% of each other | {label} | "
                 f"{text} ({_temperatures_text(runs[kind]['temperatures'])}) | "
                 f"{_verdict(ok)} |"
             )
-        for kind in ("nve", "nve_rescaled"):
+        for kind in NVE_KINDS:
             if kind in runs:
                 pieces = []
                 for symbol, value in runs[kind]["temperatures"].items():
@@ -424,12 +435,14 @@ def target_rows(result: Dict[str, Any]) -> List[str]:
                     f"| RDF difference < 0.05 ({kind}) | {label} | "
                     f"{_worst_rdf(runs[kind])} | {_verdict(worst < RDF_TOLERANCE)} |"
                 )
-        if "nve" in runs:
-            d_ref = reference["diffusion"]["D_A2_per_ps"]
-            d_run = runs["nve"]["diffusion"]["D_A2_per_ps"]
+        d_ref = reference["diffusion"]["D_A2_per_ps"]
+        for kind in flashmd_runs.RUN_KINDS:
+            if kind not in runs or (kind != "nve" and not diffuses):
+                continue
+            d_run = runs[kind]["diffusion"]["D_A2_per_ps"]
             ok = abs(d_run / d_ref - 1) <= DIFFUSION_TOLERANCE if diffuses else None
             rows.append(
-                f"| D within 20% of reference (NVE) | {label} | {d_run:.2g} vs "
+                f"| D within 20% of reference ({kind}) | {label} | {d_run:.2g} vs "
                 f"{d_ref:.2g} A^2/ps (reference MSD "
                 f"{reference['diffusion']['msd_half_A2']:.2g} A^2: "
                 f"{'diffusing' if diffuses else 'not diffusing'}) | {_verdict(ok)} |"

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -76,7 +77,13 @@ class Settings:
     refine: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
     """Per system: trainer hypers of a second training run (a warm restart: all
     parameters fine-tuned from the first run's checkpoint with a new warm-up and
-    cosine schedule) for systems the first run leaves under-trained."""
+    cosine schedule) for systems the first run leaves under-trained; for systems
+    with a ``warm_start``, the hypers of their only training run."""
+    extra_train_fs: float = 4000.0
+    """Length of each extra training trajectory (``System.extra_starts``), fs."""
+    equipartition_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
+    """Per system: time constant (fs) of the kinetic energy exchange between
+    elements of an extra NVE run with energy rescaling (``nve_equipartition``)."""
 
 
 MEDIUM_MODEL = {
@@ -121,8 +128,13 @@ def settings(quick: bool) -> Settings:
             },
             training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
             timing_calls=3,
-            refine={"cuau600": {"num_epochs": 1, "learning_rate": 3e-4}},
+            refine={
+                "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
+                "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
+            },
             strong_thermostat_fs={"cuau600": 25.0},
+            extra_train_fs=200.0,
+            equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
         )
     return Settings(
         equilibration_fs=2000.0,
@@ -143,8 +155,11 @@ def settings(quick: bool) -> Settings:
         refine={
             "cuau600": {"num_epochs": 4, "learning_rate": 3e-4},
             "al300": {"num_epochs": 3, "learning_rate": 3e-4},
+            "alliq": {"num_epochs": 3, "learning_rate": 3e-4},
+            "cuau600wide": {"num_epochs": 3, "learning_rate": 3e-4},
         },
         strong_thermostat_fs={"cuau600": 25.0},
+        equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
     )
 
 
@@ -164,21 +179,19 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
     """Two independent Langevin equilibrations (seeds 1 and 2): the first starts the
     EMT NVE trajectory for training (``train-md.extxyz``), the second is the fresh
     start (``start.extxyz``) of the reference NVE run (``reference-nve.npz``) and of
-    every FlashMD run."""
-    crystal = system.build()
+    every FlashMD run. A system with a ``warm_start`` copies these from that system
+    (same seeds, same data) and adds its extra training trajectories."""
+    if system.warm_start is not None:
+        copy_reference(work.parent / system.warm_start, work)
     train = work / "train-md.extxyz"
     if not train.exists():
         LOG.info(f"{system.name}: EMT training trajectory, {cfg.train_fs:g} fs")
-        atoms = systems.equilibrate(
-            crystal, system.temperature, cfg.equilibration_fs, seed=1
-        )
+        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=1)
         result = systems.emt_nve(atoms, cfg.train_fs, cfg.train_frame_fs, train)
         record_wall(work, "reference_train_md", result.wall_s)
     start = work / "start.extxyz"
     if not start.exists():
-        atoms = systems.equilibrate(
-            crystal, system.temperature, cfg.equilibration_fs, seed=2
-        )
+        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=2)
         ase.io.write(start.with_name("start.partial.extxyz"), atoms)
         os.replace(start.with_name("start.partial.extxyz"), start)
     reference = work / "reference-nve.npz"
@@ -188,6 +201,27 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
         result = systems.emt_nve(atoms, cfg.run_fs, cfg.reference_frame_fs)
         systems.save_trajectory(reference, result)
         record_wall(work, "reference_nve", result.wall_s)
+    for index, temperatures in enumerate(system.extra_starts):
+        extra = work / f"train-extra{index}.extxyz"
+        if extra.exists():
+            continue
+        LOG.info(f"{system.name}: extra EMT training trajectory from {temperatures}")
+        atoms = systems.equilibrated_start(
+            system, cfg.equilibration_fs, seed=10 + index
+        )
+        atoms = systems.with_element_temperatures(atoms, temperatures)
+        result = systems.emt_nve(atoms, cfg.extra_train_fs, cfg.train_frame_fs, extra)
+        record_wall(work, f"reference_extra{index}", result.wall_s)
+
+
+def copy_reference(source: Path, work: Path) -> None:
+    """Copy the reference outputs of the system in ``source`` to ``work`` (those
+    that exist there and not yet here)."""
+    for name in ("train-md.extxyz", "start.extxyz", "reference-nve.npz"):
+        if (source / name).exists() and not (work / name).exists():
+            temporary = work / f"{name}.partial"
+            shutil.copyfile(source / name, temporary)
+            os.replace(temporary, work / name)
 
 
 def record_wall(work: Path, key: str, seconds: float) -> None:
@@ -234,10 +268,12 @@ def stage_pairs(system: systems.System, work: Path, cfg: Settings) -> None:
         directory = stride_directory(work, stride)
         if (directory / "options.yaml").exists():
             continue
+        trajectories = [work / "train-md.extxyz"]
+        trajectories += sorted(work.glob("train-extra*.extxyz"))
         command = [
             "mtt-flashmd",
             "pairs",
-            str(work / "train-md.extxyz"),
+            *[str(path) for path in trajectories],
             "--lag",
             str(stride // cfg.train_frame_fs),
             "--frame-interval",
@@ -272,7 +308,9 @@ def training_overrides(cfg: Settings, stride_fs: int) -> List[str]:
 
 
 def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
-    """``mtt train`` for each stride (``model.pt``, exported), from scratch."""
+    """``mtt train`` for each stride (``model.pt``, exported), from scratch, or for
+    a system with a ``warm_start`` a fine-tuning of all parameters of that system's
+    final checkpoint with the hypers in ``cfg.refine``."""
     for stride in selected_strides(system, cfg):
         directory = stride_directory(work, stride)
         if (directory / "model.pt").exists():
@@ -281,6 +319,8 @@ def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
         if not checkpoint.exists():
             command = ["mtt", "train", "options.yaml", "-o", "model.partial.pt"]
             command += training_overrides(cfg, stride)
+            if system.warm_start is not None:
+                command += warm_start_overrides(system, work, cfg, stride)
             try:
                 seconds = run_command(command, directory, directory / "train.log")
             except RuntimeError:
@@ -295,12 +335,33 @@ def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
         os.replace(directory / "model.partial.pt", directory / "model.pt")
 
 
+def warm_start_overrides(
+    system: systems.System, work: Path, cfg: Settings, stride_fs: int
+) -> List[str]:
+    """``mtt train`` options fine-tuning all parameters of the final checkpoint of
+    ``system.warm_start`` at the same stride, with the hypers in ``cfg.refine``."""
+    source = work.parent / system.warm_start / f"stride{stride_fs}"
+    checkpoint = source / "model-refined.partial.ckpt"
+    if not checkpoint.exists():
+        checkpoint = source / "model.partial.ckpt"
+    if not checkpoint.exists():
+        raise RuntimeError(
+            f"{system.name} starts from {system.warm_start}'s model at {stride_fs} "
+            f"fs: train that first (no checkpoint in {source})"
+        )
+    overrides = ["-r", "architecture.training.finetune.method=full"]
+    overrides += ["-r", f"architecture.training.finetune.read_from={checkpoint}"]
+    for key, value in cfg.refine.get(system.name, {}).items():
+        overrides += ["-r", f"architecture.training.{key}={value}"]
+    return overrides
+
+
 def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
     ``finetune.read_from``) and make the result ``model.pt``; the first model and
     any FlashMD runs made with it move to ``first-model/``."""
-    if system.name not in cfg.refine:
+    if system.name not in cfg.refine or system.warm_start is not None:
         return
     for stride in selected_strides(system, cfg):
         directory = stride_directory(work, stride)
@@ -368,6 +429,10 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
                 if system.name not in cfg.strong_thermostat_fs:
                     continue
                 time_constant = cfg.strong_thermostat_fs[system.name]
+            if kind == "nve_equipartition":
+                if system.name not in cfg.equipartition_fs:
+                    continue
+                time_constant = cfg.equipartition_fs[system.name]
             if output.exists():
                 continue
             LOG.info(f"{system.name}: FlashMD {kind}, {stride} fs strides")

@@ -7,7 +7,7 @@ in fs unless a name says otherwise, temperatures in K.
 import dataclasses
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import ase
 import ase.build
@@ -34,6 +34,18 @@ class System:
     """FlashMD strides to train and test, fs."""
     label: str
     """Description for the report."""
+    melt_temperature: Optional[float] = None
+    """When set, each equilibration starts with 1 ps of Langevin dynamics at this
+    temperature (K), which melts the crystal; the system is then a liquid at
+    ``temperature``."""
+    extra_starts: Tuple[Dict[str, float], ...] = ()
+    """Extra EMT NVE training trajectories, one per entry: an equilibrated start
+    whose momenta are rescaled to these per-element temperatures (K, by chemical
+    symbol), so that the training data also covers elements out of equipartition
+    (the states a drifting NVE model visits)."""
+    warm_start: Optional[str] = None
+    """Train by fine-tuning every parameter of this system's final model of the same
+    stride (its reference data, generated with the same seeds, are reused)."""
 
 
 def fcc_aluminium(repeat: int = 3) -> ase.Atoms:
@@ -83,8 +95,66 @@ SYSTEMS: Dict[str, System] = {
         System(
             "cuau600", copper_gold, 600.0, (16, 32), "L1_2 Cu3Au, 81 Cu + 27 Au, 600 K"
         ),
+        System(
+            "cuau600wide",
+            copper_gold,
+            600.0,
+            (16, 32),
+            "L1_2 Cu3Au, 600 K, training data widened to elements out of "
+            "equipartition, fine-tuned from cuau600",
+            extra_starts=(
+                {"Cu": 300.0, "Au": 1800.0},
+                {"Cu": 1000.0, "Au": 300.0},
+                {"Cu": 600.0, "Au": 1200.0},
+            ),
+            warm_start="cuau600",
+        ),
+        System(
+            "alliq",
+            fcc_aluminium,
+            1400.0,
+            (16, 32),
+            "liquid Al, 108 atoms, 1400 K (melted at 3000 K)",
+            melt_temperature=3000.0,
+        ),
     ]
 }
+
+
+MELT_FS = 1000.0
+"""Length of the melting run of the liquid systems (``System.melt_temperature``), fs."""
+
+
+def equilibrated_start(system: System, duration_fs: float, seed: int) -> ase.Atoms:
+    """The system's crystal, melted first if it is a liquid
+    (``System.melt_temperature``, seed ``seed + 100``), then equilibrated at its
+    temperature for ``duration_fs`` (see :func:`equilibrate`)."""
+    atoms = system.build()
+    if system.melt_temperature is not None:
+        atoms = equilibrate(atoms, system.melt_temperature, MELT_FS, seed=seed + 100)
+    return equilibrate(atoms, system.temperature, duration_fs, seed=seed)
+
+
+def with_element_temperatures(
+    atoms: ase.Atoms, temperatures: Dict[str, float]
+) -> ase.Atoms:
+    """A copy of ``atoms`` whose momenta of each element given in ``temperatures``
+    (K, by chemical symbol) are scaled, around that element's centre of mass, to
+    that kinetic temperature (3 N - 3 degrees of freedom)."""
+    result = atoms.copy()
+    momenta = atoms.get_momenta()
+    masses = atoms.get_masses()[:, None]
+    symbols = np.array(atoms.get_chemical_symbols())
+    for symbol, temperature in temperatures.items():
+        chosen = symbols == symbol
+        p, m = momenta[chosen], masses[chosen]
+        velocity = p.sum(axis=0) / m.sum()
+        relative = p - m * velocity
+        kinetic = 0.5 * np.sum(relative**2 / m)
+        wanted = 0.5 * (3 * chosen.sum() - 3) * ase.units.kB * temperature
+        momenta[chosen] = m * velocity + np.sqrt(wanted / kinetic) * relative
+    result.set_momenta(momenta)
+    return result
 
 
 def equilibrate(

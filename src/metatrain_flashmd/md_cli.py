@@ -55,6 +55,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=100.0,
         help="thermostat time constant in fs (default: 100)",
     )
+    parser.add_argument(
+        "--equipartition-time",
+        type=float,
+        default=None,
+        help="NVE only: time constant in fs of a kinetic energy exchange between "
+        "elements that keeps them at one temperature (total energy unchanged); "
+        "use 1000-10000 with several elements (default: none)",
+    )
     energy = parser.add_mutually_exclusive_group()
     energy.add_argument(
         "--energy-model",
@@ -111,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             temperature_K=args.temperature,
             thermostat=args.thermostat,
             time_constant_fs=args.time_constant,
+            equipartition_time_fs=args.equipartition_time,
             energy_model=args.energy_model,
             energy_calculator=args.energy_calculator,
             random_rotation=args.random_rotation,

@@ -243,6 +243,7 @@ def make_integrator(
     thermostat: str,
     temperature_K: Optional[float],
     time_constant_fs: float,
+    equipartition_time_fs: Optional[float] = None,
     **kwargs: Any,
 ) -> FlashMDDynamics:
     """The integrator for ``thermostat`` (``none``, ``langevin`` or ``bussi``); NVE
@@ -253,11 +254,27 @@ def make_integrator(
     :param thermostat: the thermostat's name.
     :param temperature_K: the bath temperature, K.
     :param time_constant_fs: the thermostat's time constant, fs.
+    :param equipartition_time_fs: NVE only: time constant (fs) of the kinetic
+        energy exchange between elements; none when ``None``.
     :param kwargs: passed to the integrator.
     """
     if thermostat == "none":
         conserve = atoms.calc is not None
-        return VelocityVerlet(atoms, model, conserve_energy=conserve, **kwargs)
+        equipartition_time = None
+        if equipartition_time_fs is not None:
+            equipartition_time = equipartition_time_fs * ase.units.fs
+        return VelocityVerlet(
+            atoms,
+            model,
+            conserve_energy=conserve,
+            equipartition_time=equipartition_time,
+            **kwargs,
+        )
+    if equipartition_time_fs is not None:
+        raise ValueError(
+            "--equipartition-time is for NVE (--thermostat none); the "
+            f"{thermostat} thermostat already acts on every element"
+        )
     if thermostat not in THERMOSTATS:
         raise ValueError(
             f"unknown thermostat '{thermostat}', choose from {', '.join(THERMOSTATS)}"
@@ -281,6 +298,7 @@ def run_md(
     temperature_K: Optional[float] = None,
     thermostat: str = "none",
     time_constant_fs: float = 100.0,
+    equipartition_time_fs: Optional[float] = None,
     energy_model: Optional[Path] = None,
     energy_calculator: Optional[str] = None,
     random_rotation: bool = False,
@@ -302,6 +320,9 @@ def run_md(
         Maxwell-Boltzmann momenta when the structure has none.
     :param thermostat: ``"none"`` (NVE), ``"langevin"`` or ``"bussi"``.
     :param time_constant_fs: thermostat time constant, fs.
+    :param equipartition_time_fs: in NVE, time constant (fs) of the kinetic energy
+        exchange between elements (:class:`~metatrain_flashmd.ase.VelocityVerlet`);
+        none when ``None``.
     :param energy_model: metatomic model giving potential energies (eV), for the
         log and, in NVE, exact energy conservation.
     :param energy_calculator: ``"emt"`` for ASE's EMT instead of ``energy_model``.
@@ -325,6 +346,7 @@ def run_md(
         thermostat,
         temperature_K,
         time_constant_fs,
+        equipartition_time_fs=equipartition_time_fs,
         device=device,
         random_rotation=random_rotation,
         rng=rng,

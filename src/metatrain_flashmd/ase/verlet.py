@@ -3,10 +3,25 @@
 from typing import Any, Dict, Optional
 
 import ase
+import ase.units
 import numpy as np
 from ase.constraints import FixCom
 
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
+from metatrain_flashmd.ase.equipartition import (
+    exchange_between_elements,
+    exchange_fraction,
+)
+
+
+def _check_constraints(atoms: ase.Atoms, option: str) -> None:
+    """Refuse constraints other than FixCom, which ``option`` cannot honour."""
+    others = [c for c in atoms.constraints if not isinstance(c, FixCom)]
+    if others:
+        raise ValueError(
+            f"{option} only supports the FixCom constraint, got "
+            + ", ".join(type(c).__name__ for c in others)
+        )
 
 
 class EnergyConservationError(RuntimeError):
@@ -32,16 +47,30 @@ class VelocityVerlet(FlashMDDynamics):
     energy before the stride; total momentum is unchanged. When the numerator is
     negative, the step is undone and :class:`EnergyConservationError` raised.
 
+    Rescaling all momenta by one factor holds the total energy but not its share
+    between elements: a model that damps one element more than another (measured on
+    Cu3Au: the lighter Cu loses about 2 K per 16 fs stride to regression to the
+    mean, Au does not) drives them to different temperatures. With
+    ``equipartition_time``, kinetic energy is then exchanged between elements after
+    each stride with that time constant (see
+    :mod:`metatrain_flashmd.ase.equipartition`); total energy and momentum are
+    unchanged by it.
+
     Reference: F. Bigi, S. Chong, A. Kristiadi, M. Ceriotti, "FlashMD: long-stride,
     universal prediction of molecular dynamics", arXiv:2505.19350 (2025).
 
     :param atoms: the system; masses in u, momenta in (eV*u)^(1/2). With
         ``conserve_energy``, ``atoms.calc`` must give the potential energy (eV) and
-        the only allowed constraint is :class:`ase.constraints.FixCom`.
+        the only allowed constraint is :class:`ase.constraints.FixCom` (also with
+        ``equipartition_time``).
     :param model: the exported FlashMD model (path or loaded).
     :param timestep: the stride, in ASE time units; the model's when ``None``.
     :param conserve_energy: rescale the momenta after each stride to keep the total
         energy (one potential energy evaluation per step, no forces).
+    :param equipartition_time: time constant (ASE time units) of the kinetic
+        energy exchange between elements; none when ``None``. Choose it long
+        against the dynamics you study (1-10 ps): it relaxes only the temperature
+        difference between elements.
     :param kwargs: passed to :class:`~metatrain_flashmd.ase.base.FlashMDDynamics`
         (``device``, ``random_rotation``, ``rng``, ``trajectory``, ``logfile``, ...).
     """
@@ -53,10 +82,16 @@ class VelocityVerlet(FlashMDDynamics):
         timestep: Optional[float] = None,
         *,
         conserve_energy: bool = False,
+        equipartition_time: Optional[float] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(atoms, model, timestep, **kwargs)
         self.conserve_energy = bool(conserve_energy)
+        self.equipartition_time = equipartition_time
+        self._exchange_fraction = 0.0
+        if equipartition_time is not None:
+            self._exchange_fraction = exchange_fraction(self.dt, equipartition_time)
+            _check_constraints(atoms, "equipartition_time")
         if not self.conserve_energy:
             return
         if atoms.calc is None:
@@ -64,20 +99,24 @@ class VelocityVerlet(FlashMDDynamics):
                 "conserve_energy needs the potential energy: attach a calculator "
                 "(an MLIP, EMT, ...) to the atoms"
             )
-        others = [c for c in atoms.constraints if not isinstance(c, FixCom)]
-        if others:
-            raise ValueError(
-                "conserve_energy only supports the FixCom constraint, got "
-                + ", ".join(type(c).__name__ for c in others)
-            )
+        _check_constraints(atoms, "conserve_energy")
 
     def todict(self) -> Dict[str, Any]:
-        return {**super().todict(), "conserve_energy": self.conserve_energy}
+        equipartition_fs = None
+        if self.equipartition_time is not None:
+            equipartition_fs = self.equipartition_time / ase.units.fs
+        return {
+            **super().todict(),
+            "conserve_energy": self.conserve_energy,
+            "equipartition_time_fs": equipartition_fs,
+        }
 
     def step(self) -> None:
-        """One stride, then the energy rescaling if asked."""
+        """One stride, then the energy rescaling and the exchange between elements
+        if asked."""
         if not self.conserve_energy:
             self.stride()
+            self._exchange_between_elements()
             return
         atoms = self.atoms
         energy = atoms.get_potential_energy() + atoms.get_kinetic_energy()
@@ -89,6 +128,21 @@ class VelocityVerlet(FlashMDDynamics):
             atoms.set_positions(positions, apply_constraint=False)
             atoms.set_momenta(momenta, apply_constraint=False)
             raise
+        self._exchange_between_elements()
+
+    def _exchange_between_elements(self) -> None:
+        """Relax the elements' temperatures towards their mean (no-op without
+        ``equipartition_time``)."""
+        if self._exchange_fraction == 0.0:
+            return
+        atoms = self.atoms
+        momenta = exchange_between_elements(
+            atoms.get_momenta(),
+            self.masses[:, 0],
+            atoms.numbers,
+            self._exchange_fraction,
+        )
+        atoms.set_momenta(momenta, apply_constraint=False)
 
     def _rescale_momenta(self, energy: float) -> None:
         """Rescale the momenta around the centre of mass to total energy ``energy``
