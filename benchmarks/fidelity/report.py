@@ -188,10 +188,12 @@ def plot_rdfs(result: Dict[str, Any], path: Path) -> None:
 
 def plot_temperatures(result: Dict[str, Any], work: Path, path: Path) -> None:
     """Per-element temperature traces (100 fs running means) of the reference and
-    of each FlashMD run (one panel per run kind), and their distributions."""
+    of each FlashMD run (one panel per run kind that ran), and their
+    distributions."""
     plt = _pyplot()
     system = result["system"]
-    kinds = ["reference", *flashmd_runs.RUN_KINDS]
+    ran = {kind for runs in result["strides"].values() for kind in runs}
+    kinds = ["reference", *[k for k in flashmd_runs.RUN_KINDS if k in ran]]
     figure, axes = plt.subplots(2, len(kinds), figsize=(3.6 * len(kinds), 5.6))
     styles = ["-", "--", ":"]
     for column, kind in enumerate(kinds):
@@ -241,7 +243,7 @@ def plot_temperatures(result: Dict[str, Any], work: Path, path: Path) -> None:
 
 def plot_vacf(result: Dict[str, Any], path: Path) -> None:
     """Normalised VACF of each element: reference (every 4 fs) against FlashMD NVE
-    (one point per stride)."""
+    (bare and rescaled) and NVT (one point per stride)."""
     plt = _pyplot()
     reference = result["reference"]["vacf"]
     names = [key for key in reference if key != "t"]
@@ -250,7 +252,7 @@ def plot_vacf(result: Dict[str, Any], path: Path) -> None:
     for axis, symbol in zip(axes, names):
         axis.plot(reference["t"], reference[symbol], "k-", lw=1.8, label="EMT")
         for stride, runs in result["strides"].items():
-            for kind in ("nve", "nvt"):
+            for kind in ("nve", "nve_rescaled", "nvt"):
                 if kind in runs:
                     vacf = runs[kind]["vacf"]
                     axis.plot(
