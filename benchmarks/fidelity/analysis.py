@@ -133,10 +133,13 @@ def msd(trajectory: Trajectory, max_lag_fs: float) -> Tuple[np.ndarray, np.ndarr
 
 def diffusion(trajectory: Trajectory) -> Dict[str, float]:
     """Diffusion coefficient from the slope of the MSD between 1/4 and 1/2 of the
-    run (Einstein: MSD = 6 D t), in A^2/ps, and the MSD at half the run (A^2)."""
+    run (Einstein: MSD = 6 D t), in A^2/ps, and the MSD at half the run (A^2); NaN
+    for runs too short to fit."""
     duration = trajectory.time_fs[-1] - trajectory.time_fs[0]
     lags, values = msd(trajectory, duration / 2)
     window = lags >= duration / 4
+    if np.count_nonzero(window) < 2:  # a run stopped after a few frames
+        return {"D_A2_per_ps": float("nan"), "msd_half_A2": float("nan")}
     slope = np.polyfit(lags[window], values[window], 1)[0]
     return {"D_A2_per_ps": float(slope * 1000 / 6), "msd_half_A2": float(values[-1])}
 

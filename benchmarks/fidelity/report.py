@@ -212,6 +212,7 @@ def plot_temperatures(result: Dict[str, Any], work: Path, path: Path) -> None:
             trajectory = systems.load_trajectory(run_path)
             temperatures = analysis.element_temperatures(trajectory)
             window = max(1, int(round(100 / trajectory.frame_interval_fs)))
+            window = min(window, len(trajectory.time_fs))  # runs stopped early
             for (symbol, values), style in zip(temperatures.items(), styles):
                 smooth = np.convolve(values, np.ones(window) / window, mode="valid")
                 times = trajectory.time_fs[window - 1 :] / 1000

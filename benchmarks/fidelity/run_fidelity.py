@@ -128,6 +128,7 @@ def settings(quick: bool) -> Settings:
             },
             training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
             timing_calls=3,
+            strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
             refine={
                 "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
                 "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
