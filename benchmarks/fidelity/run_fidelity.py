@@ -418,6 +418,11 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
     stride, from ``start.extxyz``, as long as the reference run."""
     import flashmd_runs
 
+    # the run kinds that only run for the systems given their own time constant
+    optional = {
+        "nvt_strong": cfg.strong_thermostat_fs,
+        "nve_equipartition": cfg.equipartition_fs,
+    }
     for stride in selected_strides(system, cfg):
         model = flashmd_runs.model_path(work, stride)
         if model is None:
@@ -426,14 +431,10 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
         for kind in flashmd_runs.RUN_KINDS:
             output = work / f"stride{stride}" / f"flashmd-{kind}.npz"
             time_constant = cfg.time_constant_fs
-            if kind == "nvt_strong":
-                if system.name not in cfg.strong_thermostat_fs:
+            if kind in optional:
+                if system.name not in optional[kind]:
                     continue
-                time_constant = cfg.strong_thermostat_fs[system.name]
-            if kind == "nve_equipartition":
-                if system.name not in cfg.equipartition_fs:
-                    continue
-                time_constant = cfg.equipartition_fs[system.name]
+                time_constant = optional[kind][system.name]
             if output.exists():
                 continue
             LOG.info(f"{system.name}: FlashMD {kind}, {stride} fs strides")

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import ase
 import ase.build
+import ase.data
 import ase.io
 import ase.units
 import numpy as np
@@ -141,19 +142,21 @@ def with_element_temperatures(
     """A copy of ``atoms`` whose momenta of each element given in ``temperatures``
     (K, by chemical symbol) are scaled, around that element's centre of mass, to
     that kinetic temperature (3 N - 3 degrees of freedom)."""
-    result = atoms.copy()
-    momenta = atoms.get_momenta()
-    masses = atoms.get_masses()[:, None]
-    symbols = np.array(atoms.get_chemical_symbols())
+    from metatrain_flashmd.ase.equipartition import (
+        element_internal_kinetic,
+        internal_degrees_of_freedom,
+        scale_elements,
+    )
+
+    momenta, masses, numbers = atoms.get_momenta(), atoms.get_masses(), atoms.numbers
+    kinetic = element_internal_kinetic(momenta, masses, numbers)
+    scales = {}
     for symbol, temperature in temperatures.items():
-        chosen = symbols == symbol
-        p, m = momenta[chosen], masses[chosen]
-        velocity = p.sum(axis=0) / m.sum()
-        relative = p - m * velocity
-        kinetic = 0.5 * np.sum(relative**2 / m)
-        wanted = 0.5 * (3 * chosen.sum() - 3) * ase.units.kB * temperature
-        momenta[chosen] = m * velocity + np.sqrt(wanted / kinetic) * relative
-    result.set_momenta(momenta)
+        z = ase.data.atomic_numbers[symbol]
+        dofs = internal_degrees_of_freedom(numbers, z)
+        scales[z] = np.sqrt(0.5 * dofs * ase.units.kB * temperature / kinetic[z])
+    result = atoms.copy()
+    result.set_momenta(scale_elements(momenta, masses, numbers, scales))
     return result
 
 

@@ -24,7 +24,7 @@ thermostat: the total energy stays what the integrator makes it.
 """
 
 import math
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -44,9 +44,32 @@ def element_internal_kinetic(
         chosen = numbers == z
         if chosen.sum() < 2:
             continue
-        p, m = momenta[chosen], masses[chosen, None]
-        velocity = p.sum(axis=0) / m.sum()
-        result[int(z)] = 0.5 * float(np.sum((p - m * velocity) ** 2 / m))
+        _, relative = _around_centre_of_mass(momenta[chosen], masses[chosen, None])
+        result[int(z)] = 0.5 * float(np.sum(relative**2 / masses[chosen, None]))
+    return result
+
+
+def scale_elements(
+    momenta: np.ndarray,
+    masses: np.ndarray,
+    numbers: np.ndarray,
+    scales: Dict[int, float],
+) -> np.ndarray:
+    """Momenta with those of each element in ``scales`` (by atomic number) scaled
+    by its factor around that element's centre-of-mass velocity, which is kept.
+
+    :param momenta: (n, 3) momenta, (eV*u)^(1/2).
+    :param masses: (n,) masses, u.
+    :param numbers: (n,) atomic numbers.
+    :param scales: the factor of each element to scale.
+    :return: new (n, 3) momenta, a copy.
+    """
+    result = np.array(momenta, dtype=np.float64, copy=True)
+    for z, scale in scales.items():
+        chosen = numbers == z
+        m = masses[chosen, None]
+        velocity, relative = _around_centre_of_mass(result[chosen], m)
+        result[chosen] = m * velocity + scale * relative
     return result
 
 
@@ -73,19 +96,29 @@ def exchange_between_elements(
         for z, k in element_internal_kinetic(momenta, masses, numbers).items()
         if k > 0.0
     }
-    result = np.array(momenta, dtype=np.float64, copy=True)
     if len(kinetic) < 2 or fraction == 0.0:
-        return result
-    dofs = {z: 3.0 * np.count_nonzero(numbers == z) - 3.0 for z in kinetic}
+        return np.array(momenta, dtype=np.float64, copy=True)
+    dofs = {z: internal_degrees_of_freedom(numbers, z) for z in kinetic}
     mean = sum(kinetic.values()) / sum(dofs.values())  # kinetic energy per dof
+    scales = {}
     for z, k in kinetic.items():
         per_dof = k / dofs[z]
-        target = per_dof + fraction * (mean - per_dof)
-        chosen = numbers == z
-        p, m = result[chosen], masses[chosen, None]
-        velocity = p.sum(axis=0) / m.sum()
-        result[chosen] = m * velocity + math.sqrt(target / per_dof) * (p - m * velocity)
-    return result
+        scales[z] = math.sqrt((per_dof + fraction * (mean - per_dof)) / per_dof)
+    return scale_elements(momenta, masses, numbers, scales)
+
+
+def internal_degrees_of_freedom(numbers: np.ndarray, z: int) -> int:
+    """Degrees of freedom of element ``z`` around its centre of mass, 3 N - 3."""
+    return 3 * int(np.count_nonzero(numbers == z)) - 3
+
+
+def _around_centre_of_mass(
+    momenta: np.ndarray, masses: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Centre-of-mass velocity (3,) of atoms with ``momenta`` (k, 3) and
+    ``masses`` (k, 1), and their momenta relative to it (k, 3)."""
+    velocity = momenta.sum(axis=0) / masses.sum()
+    return velocity, momenta - masses * velocity
 
 
 def exchange_fraction(timestep: float, time_constant: float) -> float:
