@@ -18,32 +18,7 @@ import ase.data
 import torch
 from common import ATOMIC_TYPES, TIMESTEP_FS
 
-
-def dataset_info(atomic_types: list) -> object:
-    """Targets ``position`` (A) and ``momentum`` ((eV*u)^(1/2)), per atom."""
-    from metatrain.utils.data import DatasetInfo
-    from metatrain.utils.data.target_info import get_generic_target_info
-
-    def target(name: str, unit: str) -> object:
-        return get_generic_target_info(
-            name,
-            {
-                "quantity": name,
-                "unit": unit,
-                "type": {"cartesian": {"rank": 1}},
-                "num_subtargets": 1,
-                "sample_kind": "atom",
-            },
-        )
-
-    return DatasetInfo(
-        length_unit="angstrom",
-        atomic_types=atomic_types,
-        targets={
-            "position": target("position", "A"),
-            "momentum": target("momentum", "(eV*u)^(1/2)"),
-        },
-    )
+from metatrain_flashmd.dataset_info import flashmd_dataset_info
 
 
 def main() -> None:
@@ -71,7 +46,7 @@ def main() -> None:
     hypers = get_default_hypers("experimental.flashmd")["model"]
     hypers.update(json.loads(args.hypers))
     torch.manual_seed(args.seed)
-    model = architecture.__model__(hypers, dataset_info(ATOMIC_TYPES))
+    model = architecture.__model__(hypers, flashmd_dataset_info(ATOMIC_TYPES))
     model.set_timestep(TIMESTEP_FS)
     if builtin:
         model.set_masses({z: float(ase.data.atomic_masses[z]) for z in ATOMIC_TYPES})

@@ -16,8 +16,8 @@ from ase.md.verlet import VelocityVerlet
 from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatomic.torch import System
 from metatrain.utils.architectures import get_default_hypers
-from metatrain.utils.data import DatasetInfo
-from metatrain.utils.data.target_info import get_generic_target_info
+
+from metatrain_flashmd.dataset_info import flashmd_dataset_info
 
 
 TINY_MODEL_HYPERS: Dict[str, Any] = {
@@ -75,28 +75,6 @@ def load_pairs_dataset(path: Any, quantity: bool = False) -> Any:
         }
     )
     return dataset
-
-
-def target_info(name: str) -> Any:
-    unit = "A" if name == "position" else "(eV*u)^(1/2)"
-    return get_generic_target_info(
-        name,
-        {
-            "quantity": name,
-            "unit": unit,
-            "type": {"cartesian": {"rank": 1}},
-            "num_subtargets": 1,
-            "sample_kind": "atom",
-        },
-    )
-
-
-def flashmd_dataset_info(atomic_types: List[int]) -> DatasetInfo:
-    return DatasetInfo(
-        length_unit="angstrom",
-        atomic_types=atomic_types,
-        targets={name: target_info(name) for name in ("position", "momentum")},
-    )
 
 
 def tiny_model(

@@ -236,3 +236,13 @@ def test_export_round_trip(tmp_path, model):
     out = loaded([system], options, check_consistency=True)
     expected = predict(model, atoms)["position"]
     assert torch.allclose(out["position"].block().values.squeeze(-1), expected)
+
+
+def test_flashmd_target_info_names_the_unknown_target():
+    from metatrain_flashmd.dataset_info import flashmd_dataset_info, flashmd_target_info
+
+    info = flashmd_dataset_info([29, 13])
+    assert set(info.targets) == {"position", "momentum"}
+    assert info.targets["momentum"].unit == "(eV*u)^(1/2)"
+    with pytest.raises(ValueError, match="'energy'"):
+        flashmd_target_info("energy")
