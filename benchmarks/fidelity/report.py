@@ -96,6 +96,9 @@ def analyse_system(system: systems.System, work: Path) -> Optional[Dict[str, Any
     ]
     reference["rdf_noise"] = analysis.rdf_difference(*halves)
     result = {"system": system, "reference": reference, "strides": {}}
+    nvt_path = work / "reference-nvt.npz"
+    if nvt_path.exists():
+        result["reference_nvt"] = analyse_run(systems.load_trajectory(nvt_path), None)
     for stride in system.strides_fs:
         runs = {}
         for kind in flashmd_runs.RUN_KINDS:
@@ -373,6 +376,14 @@ def fidelity_rows(result: Dict[str, Any]) -> List[str]:
         f"{reference['diffusion']['D_A2_per_ps']:.2g} | "
         f"{reference['drift_meV_atom_ps']:.3g} | |"
     ]
+    nvt = result.get("reference_nvt")
+    if nvt is not None:
+        rows.append(
+            f"| {system.name} | 1 (EMT) | NVT (Langevin "
+            f"{nvt['time_constant_fs']:g} fs) | {nvt['simulated_ps']:.1f} | "
+            f"{_temperatures_text(nvt['temperatures'])} | - | - | - | "
+            f"{nvt['diffusion']['D_A2_per_ps']:.2g} | - | |"
+        )
     for stride, runs in result["strides"].items():
         for kind, run in runs.items():
             vacf = ", ".join(f"{s} {v:.2f}" for s, v in run["vacf_difference"].items())
@@ -438,14 +449,23 @@ def target_rows(result: Dict[str, Any]) -> List[str]:
                     f"| RDF difference < 0.05 ({kind}) | {label} | "
                     f"{_worst_rdf(runs[kind])} | {_verdict(worst < RDF_TOLERANCE)} |"
                 )
-        d_ref = reference["diffusion"]["D_A2_per_ps"]
         for kind in flashmd_runs.RUN_KINDS:
             if kind not in runs or (kind != "nve" and not diffuses):
                 continue
+            # thermostatted runs against the EMT run with the same bath, if made
+            same_bath = kind.startswith("nvt") and "reference_nvt" in result
+            if same_bath and not np.isclose(
+                runs[kind]["time_constant_fs"],
+                result["reference_nvt"]["time_constant_fs"],
+            ):
+                continue
+            source = result["reference_nvt"] if same_bath else reference
+            name = "the EMT Langevin run" if same_bath else "reference"
+            d_ref = source["diffusion"]["D_A2_per_ps"]
             d_run = runs[kind]["diffusion"]["D_A2_per_ps"]
             ok = abs(d_run / d_ref - 1) <= DIFFUSION_TOLERANCE if diffuses else None
             rows.append(
-                f"| D within 20% of reference ({kind}) | {label} | {d_run:.2g} vs "
+                f"| D within 20% of {name} ({kind}) | {label} | {d_run:.2g} vs "
                 f"{d_ref:.2g} A^2/ps (reference MSD "
                 f"{reference['diffusion']['msd_half_A2']:.2g} A^2: "
                 f"{'diffusing' if diffuses else 'not diffusing'}) | {_verdict(ok)} |"

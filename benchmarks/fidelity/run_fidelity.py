@@ -74,11 +74,16 @@ class Settings:
     """Per system: time constant (fs) of an extra NVT run with a stronger Langevin
     thermostat (``nvt_strong``), for systems whose per-element temperatures miss
     with ``time_constant_fs``."""
-    refine: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
-    """Per system: trainer hypers of a second training run (a warm restart: all
-    parameters fine-tuned from the first run's checkpoint with a new warm-up and
-    cosine schedule) for systems the first run leaves under-trained; for systems
-    with a ``warm_start``, the hypers of their only training run."""
+    refine: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Per system: trainer hypers of more training runs for systems the first run
+    leaves under-trained, each a warm restart (all parameters fine-tuned from the
+    previous run's checkpoint with a new warm-up and cosine schedule); one dict, or
+    a list of dicts for successive restarts. For systems with a ``warm_start``, the
+    hypers (one dict) of their only training run."""
+    reference_nvt: List[str] = dataclasses.field(default_factory=list)
+    """Systems that also get an EMT Langevin reference run with the FlashMD NVT
+    runs' bath (``time_constant_fs``), to compare their diffusion: a friction on
+    every atom slows diffusion, in the reference as in FlashMD."""
     extra_train_fs: float = 4000.0
     """Length of each extra training trajectory (``System.extra_starts``), fs."""
     equipartition_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
@@ -136,6 +141,7 @@ def settings(quick: bool) -> Settings:
             strong_thermostat_fs={"cuau600": 25.0},
             extra_train_fs=200.0,
             equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
+            reference_nvt=["alliq"],
         )
     return Settings(
         equilibration_fs=2000.0,
@@ -156,11 +162,16 @@ def settings(quick: bool) -> Settings:
         refine={
             "cuau600": {"num_epochs": 4, "learning_rate": 3e-4},
             "al300": {"num_epochs": 3, "learning_rate": 3e-4},
-            "alliq": {"num_epochs": 3, "learning_rate": 3e-4},
+            "al600": {"num_epochs": 3, "learning_rate": 3e-4},
+            "alliq": [
+                {"num_epochs": 3, "learning_rate": 3e-4},
+                {"num_epochs": 5, "learning_rate": 2e-4},
+            ],
             "cuau600wide": {"num_epochs": 3, "learning_rate": 3e-4},
         },
         strong_thermostat_fs={"cuau600": 25.0},
         equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
+        reference_nvt=["alliq"],
     )
 
 
@@ -202,6 +213,20 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
         result = systems.emt_nve(atoms, cfg.run_fs, cfg.reference_frame_fs)
         systems.save_trajectory(reference, result)
         record_wall(work, "reference_nve", result.wall_s)
+    reference_nvt = work / "reference-nvt.npz"
+    if system.name in cfg.reference_nvt and not reference_nvt.exists():
+        LOG.info(f"{system.name}: EMT reference Langevin run, {cfg.run_fs:g} fs")
+        atoms = ase.io.read(start)
+        result = systems.emt_nvt(
+            atoms,
+            cfg.run_fs,
+            cfg.reference_frame_fs,
+            system.temperature,
+            cfg.time_constant_fs,
+            seed=3,
+        )
+        systems.save_trajectory(reference_nvt, result)
+        record_wall(work, "reference_nvt", result.wall_s)
     for index, temperatures in enumerate(system.extra_starts):
         extra = work / f"train-extra{index}.extxyz"
         if extra.exists():
@@ -342,9 +367,8 @@ def warm_start_overrides(
     """``mtt train`` options fine-tuning all parameters of the final checkpoint of
     ``system.warm_start`` at the same stride, with the hypers in ``cfg.refine``."""
     source = work.parent / system.warm_start / f"stride{stride_fs}"
-    checkpoint = source / "model-refined.partial.ckpt"
-    if not checkpoint.exists():
-        checkpoint = source / "model.partial.ckpt"
+    stages = refine_stages(cfg, system.warm_start)
+    checkpoint = source / refined_checkpoint(len(stages))
     if not checkpoint.exists():
         raise RuntimeError(
             f"{system.name} starts from {system.warm_start}'s model at {stride_fs} "
@@ -357,44 +381,68 @@ def warm_start_overrides(
     return overrides
 
 
+def refine_stages(cfg: Settings, name: str) -> List[Dict[str, Any]]:
+    """The trainer hypers of each warm restart of system ``name`` (none: [])."""
+    stages = cfg.refine.get(name, [])
+    return [stages] if isinstance(stages, dict) else list(stages)
+
+
+def refined_checkpoint(stage: int) -> str:
+    """Checkpoint written by warm restart ``stage`` (1, 2, ...); 0 is the first
+    training run's."""
+    if stage == 0:
+        return "model.partial.ckpt"
+    return (
+        "model-refined.partial.ckpt"
+        if stage == 1
+        else f"model-refined{stage}.partial.ckpt"
+    )
+
+
 def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
-    ``finetune.read_from``) and make the result ``model.pt``; the first model and
-    any FlashMD runs made with it move to ``first-model/``."""
-    if system.name not in cfg.refine or system.warm_start is not None:
+    ``finetune.read_from``), once per listed restart, and make the result
+    ``model.pt``; the first model and any FlashMD runs made with it move to
+    ``first-model/``."""
+    stages = refine_stages(cfg, system.name)
+    if not stages or system.warm_start is not None:
         return
     for stride in selected_strides(system, cfg):
         directory = stride_directory(work, stride)
         done = directory / "refined.done"
         if done.exists() or not (directory / "model.pt").exists():
             continue
-        first = directory / "first-model"
-        first.mkdir(exist_ok=True)
-        if not (directory / "model-refined.partial.ckpt").exists():
-            command = ["mtt", "train", "options.yaml", "-o", "model-refined.partial.pt"]
+        for number, hypers in enumerate(stages, start=1):
+            checkpoint = directory / refined_checkpoint(number)
+            if checkpoint.exists():
+                continue
+            command = ["mtt", "train", "options.yaml", "-o", checkpoint.stem + ".pt"]
             command += training_overrides(cfg, stride)
             command += ["-r", "architecture.training.finetune.method=full"]
-            command += [
-                "-r",
-                "architecture.training.finetune.read_from=model.partial.ckpt",
-            ]
-            for key, value in cfg.refine[system.name].items():
+            previous = refined_checkpoint(number - 1)
+            command += ["-r", f"architecture.training.finetune.read_from={previous}"]
+            for key, value in hypers.items():
                 command += ["-r", f"architecture.training.{key}={value}"]
+            log = directory / ("refine.log" if number == 1 else f"refine{number}.log")
             try:
-                seconds = run_command(command, directory, directory / "refine.log")
+                seconds = run_command(command, directory, log)
             except RuntimeError:
-                if not (directory / "model-refined.partial.ckpt").exists():
+                if not checkpoint.exists():
                     raise
                 seconds = float("nan")
-            record_wall(work, f"refine_stride{stride}", seconds)
-        if not (directory / "model-refined.partial.pt").exists():
-            command = ["mtt", "export", "model-refined.partial.ckpt"]
-            command += ["-o", "model-refined.partial.pt"]
+            suffix = "" if number == 1 else str(number)
+            record_wall(work, f"refine{suffix}_stride{stride}", seconds)
+        final = directory / refined_checkpoint(len(stages))
+        exported = directory / (final.stem + ".pt")
+        if not exported.exists():
+            command = ["mtt", "export", final.name, "-o", exported.name]
             run_command(command, directory, directory / "export.log")
+        first = directory / "first-model"
+        first.mkdir(exist_ok=True)
         for path in [directory / "model.pt", *directory.glob("flashmd-*.npz")]:
             os.replace(path, first / path.name)
-        os.replace(directory / "model-refined.partial.pt", directory / "model.pt")
+        os.replace(exported, directory / "model.pt")
         lock = directory / "md.lock"
         if lock.is_dir():
             lock.rmdir()

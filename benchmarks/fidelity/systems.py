@@ -16,6 +16,7 @@ import ase.io
 import ase.units
 import numpy as np
 from ase.calculators.emt import EMT
+from ase.constraints import FixCom
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
@@ -240,12 +241,54 @@ def emt_nve(
     energy). With ``extxyz``, the frames (with momenta and ``time_fs``) are also
     written there, for ``mtt-flashmd pairs``.
     """
+    return emt_md(start, duration_fs, interval, extxyz)
+
+
+def emt_nvt(
+    start: ase.Atoms,
+    duration_fs: float,
+    interval: int,
+    temperature_K: float,
+    time_constant_fs: float,
+    seed: int,
+) -> Trajectory:
+    """Reference NVT run with EMT: ASE's Langevin dynamics (1 fs steps, friction
+    1 / ``time_constant_fs`` on every atom, centre of mass fixed by ``FixCom``),
+    the bath of the FlashMD Langevin runs; frames as in :func:`emt_nve`."""
+    bath = (temperature_K, time_constant_fs, seed)
+    trajectory = emt_md(start, duration_fs, interval, bath=bath)
+    trajectory.time_constant_fs = float(time_constant_fs)
+    return trajectory
+
+
+def emt_md(
+    start: ase.Atoms,
+    duration_fs: float,
+    interval: int,
+    extxyz: Path = None,
+    bath: Tuple[float, float, int] = None,
+) -> Trajectory:
+    """EMT dynamics with 1 fs steps from ``start``: velocity Verlet, or with
+    ``bath = (temperature_K, time_constant_fs, seed)`` Langevin dynamics; see
+    :func:`emt_nve` and :func:`emt_nvt`."""
     import time
 
     atoms = start.copy()
     atoms.set_momenta(start.get_momenta())
     atoms.calc = EMT()
-    dynamics = VelocityVerlet(atoms, timestep=1.0 * ase.units.fs)
+    if bath is None:
+        dynamics = VelocityVerlet(atoms, timestep=1.0 * ase.units.fs)
+    else:
+        temperature_K, time_constant_fs, seed = bath
+        atoms.set_constraint(FixCom())
+        dynamics = Langevin(
+            atoms,
+            timestep=1.0 * ase.units.fs,
+            temperature_K=temperature_K,
+            friction=1.0 / (time_constant_fs * ase.units.fs),
+            fixcm=False,
+            rng=np.random.default_rng(seed),
+        )
     frames: List[Tuple[float, np.ndarray, np.ndarray, float]] = []
     images: List[ase.Atoms] = []
 
