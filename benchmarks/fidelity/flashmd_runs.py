@@ -11,7 +11,10 @@ reference EMT run and as long as it:
   each stride to keep the EMT total energy);
 * ``nve_equipartition``: ``nve_rescaled`` plus the kinetic energy exchange between
   elements (``equipartition_time`` = ``time_constant_fs``), for the systems given
-  one.
+  one;
+* ``nvt_bussi``: :class:`metatrain_flashmd.ase.Bussi` (stochastic velocity
+  rescaling, one factor for all atoms), for the systems given a time constant for
+  it: the thermostat that perturbs dynamics least, for diffusion.
 """
 
 import time
@@ -25,16 +28,25 @@ from ase.calculators.emt import EMT
 from systems import Trajectory
 
 
-RUN_KINDS = ("nvt", "nvt_strong", "nve", "nve_rescaled", "nve_equipartition")
-"""``nvt_strong`` (a Langevin thermostat with a shorter time constant) and
-``nve_equipartition`` only run for the systems given a time constant for them
-(``Settings.strong_thermostat_fs``, ``Settings.equipartition_fs``)."""
+RUN_KINDS = (
+    "nvt",
+    "nvt_strong",
+    "nvt_bussi",
+    "nve",
+    "nve_rescaled",
+    "nve_equipartition",
+)
+"""``nvt_strong`` (a Langevin thermostat with a shorter time constant),
+``nvt_bussi`` and ``nve_equipartition`` only run for the systems given a time
+constant for them (``Settings.strong_thermostat_fs``, ``Settings.bussi_fs``,
+``Settings.equipartition_fs``)."""
 RUN_SEEDS = {
     "nvt": 11,
     "nve": 12,
     "nve_rescaled": 13,
     "nvt_strong": 14,
     "nve_equipartition": 15,
+    "nvt_bussi": 16,
 }
 """Seeds of the random generators of each run (thermostat noise)."""
 RUNAWAY_FACTOR = 2.0
@@ -53,10 +65,11 @@ def make_dynamics(
     """The integrator of one run kind (see the module docstring)."""
     import ase.units
 
-    from metatrain_flashmd.ase import Langevin, VelocityVerlet
+    from metatrain_flashmd.ase import Bussi, Langevin, VelocityVerlet
 
-    if kind in ("nvt", "nvt_strong"):
-        return Langevin(
+    if kind in ("nvt", "nvt_strong", "nvt_bussi"):
+        thermostat = Bussi if kind == "nvt_bussi" else Langevin
+        return thermostat(
             atoms,
             str(model),
             temperature_K=temperature_K,
@@ -95,8 +108,8 @@ def run_flashmd(
     :param model: exported FlashMD model.
     :param start: structure with momenta ((eV*u)^(1/2)).
     :param temperature_K: thermostat target, K (also the runaway check).
-    :param time_constant_fs: Langevin time constant, or the exchange time constant
-        of ``nve_equipartition``, fs.
+    :param time_constant_fs: thermostat time constant, or the exchange time
+        constant of ``nve_equipartition``, fs.
     """
     from metatrain_flashmd.ase.run import read_structure
 

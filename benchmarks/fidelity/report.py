@@ -136,6 +136,7 @@ def _frames(trajectory: systems.Trajectory, window: slice) -> systems.Trajectory
 RUN_STYLES = {
     "nvt": "-",
     "nvt_strong": "-.",
+    "nvt_bussi": (0, (1, 1, 3, 1)),
     "nve": "--",
     "nve_rescaled": ":",
     "nve_equipartition": (0, (5, 1, 1, 1)),
@@ -407,14 +408,15 @@ def target_rows(result: Dict[str, Any]) -> List[str]:
     rows = []
     for stride, runs in result["strides"].items():
         label = f"{system.name}, {stride} fs"
-        for kind in ("nvt", "nvt_strong"):
+        for kind in ("nvt", "nvt_strong", "nvt_bussi"):
             if kind not in runs:
                 continue
+            thermostat = "Bussi" if kind == "nvt_bussi" else "Langevin"
             temperatures = runs[kind]["temperatures"]
             worst = max(abs(v["mean"] / target - 1) for v in temperatures.values())
             rows.append(
                 f"| NVT per-element mean T within 3% of {target:.0f} K "
-                f"(Langevin {runs[kind]['time_constant_fs']:g} fs) | {label} | "
+                f"({thermostat} {runs[kind]['time_constant_fs']:g} fs) | {label} | "
                 f"worst {100 * worst:.1f}% ({_temperatures_text(temperatures)}) | "
                 f"{_verdict(worst <= TEMPERATURE_TOLERANCE)} |"
             )
@@ -453,7 +455,8 @@ def target_rows(result: Dict[str, Any]) -> List[str]:
             if kind not in runs or (kind != "nve" and not diffuses):
                 continue
             # thermostatted runs against the EMT run with the same bath, if made
-            same_bath = kind.startswith("nvt") and "reference_nvt" in result
+            langevin = kind in ("nvt", "nvt_strong")
+            same_bath = langevin and "reference_nvt" in result
             if same_bath and not np.isclose(
                 runs[kind]["time_constant_fs"],
                 result["reference_nvt"]["time_constant_fs"],

@@ -80,6 +80,9 @@ class Settings:
     previous run's checkpoint with a new warm-up and cosine schedule); one dict, or
     a list of dicts for successive restarts. For systems with a ``warm_start``, the
     hypers (one dict) of their only training run."""
+    bussi_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
+    """Per system: time constant (fs) of an extra NVT run with the Bussi thermostat
+    (``nvt_bussi``), whose diffusion is compared with the NVE reference's."""
     reference_nvt: List[str] = dataclasses.field(default_factory=list)
     """Systems that also get an EMT Langevin reference run with the FlashMD NVT
     runs' bath (``time_constant_fs``), to compare their diffusion: a friction on
@@ -142,6 +145,7 @@ def settings(quick: bool) -> Settings:
             extra_train_fs=200.0,
             equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
             reference_nvt=["alliq"],
+            bussi_fs={"alliq": 100.0},
         )
     return Settings(
         equilibration_fs=2000.0,
@@ -172,6 +176,7 @@ def settings(quick: bool) -> Settings:
         strong_thermostat_fs={"cuau600": 25.0},
         equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
         reference_nvt=["alliq"],
+        bussi_fs={"alliq": 100.0},
     )
 
 
@@ -469,6 +474,7 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
     # the run kinds that only run for the systems given their own time constant
     optional = {
         "nvt_strong": cfg.strong_thermostat_fs,
+        "nvt_bussi": cfg.bussi_fs,
         "nve_equipartition": cfg.equipartition_fs,
     }
     for stride in selected_strides(system, cfg):
