@@ -77,9 +77,10 @@ class Settings:
     refine: Dict[str, Any] = dataclasses.field(default_factory=dict)
     """Per system: trainer hypers of more training runs for systems the first run
     leaves under-trained, each a warm restart (all parameters fine-tuned from the
-    previous run's checkpoint with a new warm-up and cosine schedule); one dict, or
-    a list of dicts for successive restarts. For systems with a ``warm_start``, the
-    hypers (one dict) of their only training run."""
+    previous run's checkpoint with a new warm-up and cosine schedule); one dict, a
+    list of dicts for successive restarts, or a dict from stride (fs) to either.
+    For systems with a ``warm_start``, the hypers (one dict) of their only training
+    run."""
     bussi_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
     """Per system: time constant (fs) of an extra NVT run with the Bussi thermostat
     (``nvt_bussi``), whose diffusion is compared with the NVE reference's."""
@@ -113,6 +114,18 @@ MLIP_WIDTHS = (
     "num_gnn_layers",
     "cutoff",
 )
+
+
+AL_REFINE = {
+    16: [{"num_epochs": 3, "learning_rate": 3e-4}],
+    32: [{"num_epochs": 3, "learning_rate": 3e-4}],
+    64: [
+        {"num_epochs": 3, "learning_rate": 3e-4},
+        {"num_epochs": 5, "learning_rate": 2e-4},
+    ],
+}
+"""Warm restarts of the crystalline Al models, per stride (fs): the 64 fs map is
+the hardest to learn and gets a second one."""
 
 
 def settings(quick: bool) -> Settings:
@@ -165,8 +178,8 @@ def settings(quick: bool) -> Settings:
         },
         refine={
             "cuau600": {"num_epochs": 4, "learning_rate": 3e-4},
-            "al300": {"num_epochs": 3, "learning_rate": 3e-4},
-            "al600": {"num_epochs": 3, "learning_rate": 3e-4},
+            "al300": AL_REFINE,
+            "al600": AL_REFINE,
             "alliq": [
                 {"num_epochs": 3, "learning_rate": 3e-4},
                 {"num_epochs": 5, "learning_rate": 2e-4},
@@ -372,7 +385,7 @@ def warm_start_overrides(
     """``mtt train`` options fine-tuning all parameters of the final checkpoint of
     ``system.warm_start`` at the same stride, with the hypers in ``cfg.refine``."""
     source = work.parent / system.warm_start / f"stride{stride_fs}"
-    stages = refine_stages(cfg, system.warm_start)
+    stages = refine_stages(cfg, system.warm_start, stride_fs)
     checkpoint = source / refined_checkpoint(len(stages))
     if not checkpoint.exists():
         raise RuntimeError(
@@ -386,9 +399,12 @@ def warm_start_overrides(
     return overrides
 
 
-def refine_stages(cfg: Settings, name: str) -> List[Dict[str, Any]]:
-    """The trainer hypers of each warm restart of system ``name`` (none: [])."""
+def refine_stages(cfg: Settings, name: str, stride_fs: int) -> List[Dict[str, Any]]:
+    """The trainer hypers of each warm restart of system ``name`` at ``stride_fs``
+    (none: [])."""
     stages = cfg.refine.get(name, [])
+    if isinstance(stages, dict) and stages and all(isinstance(k, int) for k in stages):
+        stages = stages.get(stride_fs, [])
     return [stages] if isinstance(stages, dict) else list(stages)
 
 
@@ -408,15 +424,20 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
     ``finetune.read_from``), once per listed restart, and make the result
-    ``model.pt``; the first model and any FlashMD runs made with it move to
-    ``first-model/``."""
-    stages = refine_stages(cfg, system.name)
-    if not stages or system.warm_start is not None:
+    ``model.pt``. The first model and any FlashMD runs made with it move to
+    ``first-model/``; when restarts are added to a stride already refined
+    (``refined.done`` holds their number), the previous ones' go to
+    ``restart<n>-model/``."""
+    if system.warm_start is not None:
         return
     for stride in selected_strides(system, cfg):
+        stages = refine_stages(cfg, system.name, stride)
         directory = stride_directory(work, stride)
         done = directory / "refined.done"
-        if done.exists() or not (directory / "model.pt").exists():
+        applied = 0
+        if done.exists():
+            applied = int(done.read_text().strip() or 1)
+        if applied >= len(stages) or not (directory / "model.pt").exists():
             continue
         for number, hypers in enumerate(stages, start=1):
             checkpoint = directory / refined_checkpoint(number)
@@ -443,15 +464,17 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
         if not exported.exists():
             command = ["mtt", "export", final.name, "-o", exported.name]
             run_command(command, directory, directory / "export.log")
-        first = directory / "first-model"
-        first.mkdir(exist_ok=True)
+        archive = directory / (
+            "first-model" if applied == 0 else f"restart{applied}-model"
+        )
+        archive.mkdir(exist_ok=True)
         for path in [directory / "model.pt", *directory.glob("flashmd-*.npz")]:
-            os.replace(path, first / path.name)
+            os.replace(path, archive / path.name)
         os.replace(exported, directory / "model.pt")
         lock = directory / "md.lock"
         if lock.is_dir():
             lock.rmdir()
-        done.touch()
+        done.write_text(f"{len(stages)}\n")
 
 
 def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
