@@ -79,8 +79,8 @@ class Settings:
     leaves under-trained, each a warm restart (all parameters fine-tuned from the
     previous run's checkpoint with a new warm-up and cosine schedule); one dict, a
     list of dicts for successive restarts, or a dict from stride (fs) to either.
-    For systems with a ``warm_start``, the hypers (one dict) of their only training
-    run."""
+    For systems with a ``warm_start``, the first entry holds the hypers of their
+    (warm-started) training run, and the others are restarts after it."""
     bussi_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
     """Per system: time constant (fs) of an extra NVT run with the Bussi thermostat
     (``nvt_bussi``), whose diffusion is compared with the NVE reference's."""
@@ -184,7 +184,13 @@ def settings(quick: bool) -> Settings:
                 {"num_epochs": 3, "learning_rate": 3e-4},
                 {"num_epochs": 5, "learning_rate": 2e-4},
             ],
-            "cuau600wide": {"num_epochs": 3, "learning_rate": 3e-4},
+            "cuau600wide": {
+                16: [{"num_epochs": 3, "learning_rate": 3e-4}],
+                32: [
+                    {"num_epochs": 3, "learning_rate": 3e-4},
+                    {"num_epochs": 3, "learning_rate": 2e-4},
+                ],
+            },
         },
         strong_thermostat_fs={"cuau600": 25.0},
         equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
@@ -394,7 +400,8 @@ def warm_start_overrides(
         )
     overrides = ["-r", "architecture.training.finetune.method=full"]
     overrides += ["-r", f"architecture.training.finetune.read_from={checkpoint}"]
-    for key, value in cfg.refine.get(system.name, {}).items():
+    hypers = refine_stages(cfg, system.name, stride_fs)
+    for key, value in (hypers[0] if hypers else {}).items():
         overrides += ["-r", f"architecture.training.{key}={value}"]
     return overrides
 
@@ -428,10 +435,10 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
     ``first-model/``; when restarts are added to a stride already refined
     (``refined.done`` holds their number), the previous ones' go to
     ``restart<n>-model/``."""
-    if system.warm_start is not None:
-        return
     for stride in selected_strides(system, cfg):
         stages = refine_stages(cfg, system.name, stride)
+        if system.warm_start is not None:
+            stages = stages[1:]  # the first is the warm-started training itself
         directory = stride_directory(work, stride)
         done = directory / "refined.done"
         applied = 0
