@@ -40,7 +40,14 @@ def predict_pairs(model_path: str, pairs: List[ase.Atoms]) -> Dict[str, np.ndarr
     (arrays over all atoms of all pairs, shape (n, 3)), with masses and symbols."""
     from metatomic.torch import ModelOutput
 
-    from metatrain_flashmd._names import LENGTH_UNIT, MOMENTUM, MOMENTUM_UNIT, POSITION
+    from metatrain_flashmd._names import (
+        FUTURE_MOMENTA_KEY,
+        FUTURE_POSITIONS_KEY,
+        LENGTH_UNIT,
+        MOMENTUM,
+        MOMENTUM_UNIT,
+        POSITION,
+    )
     from metatrain_flashmd.ase.base import load_model, make_engine
 
     model, _ = load_model(model_path)
@@ -51,7 +58,7 @@ def predict_pairs(model_path: str, pairs: List[ase.Atoms]) -> Dict[str, np.ndarr
     }
     columns: Dict[str, List[np.ndarray]] = {}
     for index, pair in enumerate(pairs):
-        for key in ("momenta", "future_positions", "future_momenta"):
+        for key in ("momenta", FUTURE_POSITIONS_KEY, FUTURE_MOMENTA_KEY):
             if key not in pair.arrays:
                 raise ValueError(f"pair {index} has no '{key}' array: not a pairs file")
         atoms = pair.copy()
@@ -65,8 +72,8 @@ def predict_pairs(model_path: str, pairs: List[ase.Atoms]) -> Dict[str, np.ndarr
         row = {k: v.reshape(-1, 3).double().numpy() for k, v in values.items()}
         row["positions"] = pair.positions
         row["momenta"] = pair.arrays["momenta"]
-        row["positions_true"] = pair.arrays["future_positions"]
-        row["momenta_true"] = pair.arrays["future_momenta"]
+        row["positions_true"] = pair.arrays[FUTURE_POSITIONS_KEY]
+        row["momenta_true"] = pair.arrays[FUTURE_MOMENTA_KEY]
         row["masses"] = pair.get_masses()[:, None]
         row["symbols"] = np.array(pair.get_chemical_symbols())[:, None]
         for key, value in row.items():

@@ -415,16 +415,18 @@ def refine_stages(cfg: Settings, name: str, stride_fs: int) -> List[Dict[str, An
     return [stages] if isinstance(stages, dict) else list(stages)
 
 
+def restart_suffix(stage: int) -> str:
+    """What tells the files of warm restart ``stage`` (1, 2, ...) apart: "" for the
+    first (the names from before restarts were chained), the number after it."""
+    return "" if stage == 1 else str(stage)
+
+
 def refined_checkpoint(stage: int) -> str:
     """Checkpoint written by warm restart ``stage`` (1, 2, ...); 0 is the first
     training run's."""
     if stage == 0:
         return "model.partial.ckpt"
-    return (
-        "model-refined.partial.ckpt"
-        if stage == 1
-        else f"model-refined{stage}.partial.ckpt"
-    )
+    return f"model-refined{restart_suffix(stage)}.partial.ckpt"
 
 
 def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
@@ -457,14 +459,15 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
             command += ["-r", f"architecture.training.finetune.read_from={previous}"]
             for key, value in hypers.items():
                 command += ["-r", f"architecture.training.{key}={value}"]
-            log = directory / ("refine.log" if number == 1 else f"refine{number}.log")
+            suffix = restart_suffix(number)
             try:
-                seconds = run_command(command, directory, log)
+                seconds = run_command(
+                    command, directory, directory / f"refine{suffix}.log"
+                )
             except RuntimeError:
                 if not checkpoint.exists():
                     raise
                 seconds = float("nan")
-            suffix = "" if number == 1 else str(number)
             record_wall(work, f"refine{suffix}_stride{stride}", seconds)
         final = directory / refined_checkpoint(len(stages))
         exported = directory / (final.stem + ".pt")
