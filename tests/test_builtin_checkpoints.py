@@ -31,7 +31,7 @@ from metatomic.torch import (
 from metatrain.utils.io import model_from_checkpoint, trainer_from_checkpoint
 from metatrain.utils.neighbor_lists import get_system_with_neighbor_lists
 
-from metatrain_flashmd.checkpoints import (
+from metatrain_flashmd.checkpoints.versions import (
     IMPLEMENTATION,
     MODEL_VERSION,
     TRAINER_VERSION,
@@ -313,8 +313,9 @@ def _scale(state: Dict[str, Any], key: str) -> float:
 
 
 def test_node_encoder_merge_is_exact():
-    from metatrain_flashmd.builtin_conversion import merge_node_encoder
-    from metatrain_flashmd.modules.encoder import MomentumEncoder, NodeEncoder
+    from metatrain_flashmd.checkpoints.builtin import merge_node_encoder
+    from metatrain_flashmd.modules.encoder import NodeEncoder
+    from metatrain_flashmd.network.encoder import MomentumEncoder
 
     torch.manual_seed(0)
     builtin = NodeEncoder(3, 5).double()

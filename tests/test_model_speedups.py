@@ -209,7 +209,7 @@ LAYER_VARIANTS = [
 
 
 def transformer_pair(options: Dict[str, Any]) -> Any:
-    from metatrain_flashmd.modules.transformer import FastCartesianTransformer
+    from metatrain_flashmd.network.transformer import FastCartesianTransformer
 
     arguments = (
         4.5,

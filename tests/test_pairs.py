@@ -15,13 +15,13 @@ from ase.calculators.emt import EMT
 from ase.md.verlet import VelocityVerlet
 from helpers import aluminium_trajectory, write_pairs
 
-from metatrain_flashmd import trajectory_io
 from metatrain_flashmd._names import (
     FUTURE_MOMENTA_KEY,
     FUTURE_POSITIONS_KEY,
     TIMESTEP_INFO_KEY,
 )
-from metatrain_flashmd.pairs import (
+from metatrain_flashmd.pairs import reading as trajectory_io
+from metatrain_flashmd.pairs.build import (
     FRAME_INFO_KEY,
     FUTURE_FRAME_INFO_KEY,
     REVERSED_INFO_KEY,
@@ -29,7 +29,7 @@ from metatrain_flashmd.pairs import (
     PairsSummary,
     build_pairs,
 )
-from metatrain_flashmd.trajectory_io import ReadOptions
+from metatrain_flashmd.pairs.reading import ReadOptions
 
 
 AL_MASS = 26.9815385

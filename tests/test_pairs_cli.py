@@ -14,7 +14,7 @@ import yaml
 from test_pairs import write_lammps_dump
 
 from metatrain_flashmd.cli import main
-from metatrain_flashmd.pairs_cli import parse_species
+from metatrain_flashmd.cli.pairs import parse_species
 
 
 TINY_OVERRIDES = {

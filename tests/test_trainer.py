@@ -17,14 +17,14 @@ from metatrain.utils.architectures import get_default_hypers
 from metatrain.utils.data import DatasetInfo, get_atomic_types
 
 from metatrain_flashmd.model import FlashMD
-from metatrain_flashmd.modules.pair_data import (
+from metatrain_flashmd.trainer import Trainer
+from metatrain_flashmd.training.pair_data import (
     IndexedPairs,
     PairCollate,
     PairError,
     random_orthogonal,
 )
-from metatrain_flashmd.modules.schedule import learning_rate_factor
-from metatrain_flashmd.trainer import Trainer
+from metatrain_flashmd.training.schedule import learning_rate_factor
 
 
 def load_dataset(path: Path):
@@ -292,7 +292,7 @@ def test_recorded_timestep_must_match(al_trajectory, tmp_path):
 
 
 def test_per_element_errors_are_logged(al_pairs, tmp_path, caplog):
-    from metatrain_flashmd.modules.metrics import ErrorAccumulator
+    from metatrain_flashmd.training.metrics import ErrorAccumulator
 
     accumulator = ErrorAccumulator(["position"], [13, 29])
     errors = {"position": torch.tensor([[1.0, 0, 0], [0, 2.0, 0], [0, 0, 2.0]])}

@@ -1,11 +1,12 @@
-"""The description of a FlashMD dataset, for building a model outside ``mtt train``."""
+"""The description of a FlashMD dataset: its two targets, checked when a model is
+built, and a :class:`DatasetInfo` for models built outside ``mtt train``."""
 
-from typing import List
+from typing import Dict, List
 
 from metatrain.utils.data import DatasetInfo
 from metatrain.utils.data.target_info import TargetInfo, get_generic_target_info
 
-from ._names import LENGTH_UNIT, MOMENTUM, MOMENTUM_UNIT, POSITION
+from ._names import LENGTH_UNIT, MOMENTUM, MOMENTUM_UNIT, POSITION, TARGET_NAMES
 
 
 def flashmd_target_info(name: str) -> TargetInfo:
@@ -36,3 +37,31 @@ def flashmd_dataset_info(atomic_types: List[int]) -> DatasetInfo:
         atomic_types=list(atomic_types),
         targets={name: flashmd_target_info(name) for name in (POSITION, MOMENTUM)},
     )
+
+
+def check_targets(targets: Dict[str, TargetInfo]) -> None:
+    """Raise a clear error unless every target is ``position`` or ``momentum``, a
+    per-atom Cartesian vector with one sub-target."""
+    for name, info in targets.items():
+        if name not in TARGET_NAMES:
+            raise ValueError(
+                f"FlashMD learns the targets 'position' and 'momentum' only, but the "
+                f"options ask for '{name}'. Name the targets 'position' (key "
+                "future_positions) and 'momentum' (key future_momenta), as "
+                "`mtt-flashmd pairs --options` writes them."
+            )
+        layout = info.layout
+        block = layout.block(0) if len(layout) > 0 else None
+        if (
+            block is None
+            or len(layout) != 1
+            or block.samples.names != ["system", "atom"]
+            or len(block.components) != 1
+            or block.components[0].names != ["xyz"]
+            or len(block.properties) != 1
+        ):
+            raise ValueError(
+                f"target '{name}' must be a per-atom Cartesian vector with one "
+                "sub-target: set `type: {cartesian: {rank: 1}}`, "
+                "`per_atom: true` and `num_subtargets: 1` in its options"
+            )

@@ -25,7 +25,6 @@ from metatrain.utils.dtype import dtype_to_str
 from metatrain.utils.hypers import raise_if_hypers_mismatch
 from metatrain.utils.metadata import merge_metadata
 
-from . import checkpoints
 from ._names import (
     FEATURE,
     MASS,
@@ -35,18 +34,19 @@ from ._names import (
     TARGET_NAMES,
     last_layer_features_name,
 )
+from .checkpoints import versions as checkpoints
+from .dataset_info import check_targets
 from .documentation import ModelHypers
-from .modules.backbone import Backbone
-from .modules.batching import (
+from .network.backbone import Backbone
+from .network.batching import (
     AtomBatch,
     concatenate_systems,
     padded_neighborhoods,
     read_masses,
 )
-from .modules.conservation import conserve_center_of_mass, conserve_momentum
-from .modules.heads import head_mlps, last_layers, neighbor_sum
-from .modules.long_range import LongRange
-from .modules.target_check import check_targets
+from .network.conservation import conserve_center_of_mass, conserve_momentum
+from .network.heads import head_mlps, last_layers, neighbor_sum
+from .network.long_range import LongRange
 
 
 FS_IN_ASE_TIME: float = float(ase.units.fs)
@@ -500,7 +500,7 @@ class FlashMD(ModelInterface[ModelHypers]):
         checkpoint: Dict[str, Any],
         context: Literal["restart", "finetune", "export"],
     ) -> "FlashMD":
-        checkpoints.convert_or_refuse(checkpoint)
+        checkpoints.convert_or_refuse(checkpoint, cls)
         if context == "restart":
             logging.info(f"Using latest model from epoch {checkpoint['epoch']}")
             state_dict = checkpoint["model_state_dict"]
@@ -526,7 +526,7 @@ class FlashMD(ModelInterface[ModelHypers]):
 
     @classmethod
     def upgrade_checkpoint(cls, checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-        return checkpoints.upgrade_model_checkpoint(checkpoint)
+        return checkpoints.upgrade_model_checkpoint(checkpoint, cls)
 
     def get_checkpoint(self) -> Dict[str, Any]:
         state_dict = self.state_dict()

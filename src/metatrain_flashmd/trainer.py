@@ -13,18 +13,18 @@ from metatrain.utils.io import check_file_extension
 from metatrain.utils.logging import ROOT_LOGGER, MetricLogger
 from metatrain.utils.metrics import get_selected_metric
 
-from . import checkpoints
 from ._names import POSITION, TARGET_NAMES
+from .checkpoints import versions as checkpoints
 from .documentation import TrainerHypers
 from .model import FlashMD
-from .modules import distributed
-from .modules.batching import AtomBatch
-from .modules.dataset_checks import check_recorded_timesteps
-from .modules.loss import TargetLoss, parse_loss
-from .modules.metrics import ErrorAccumulator
-from .modules.normalization import gather_statistics
-from .modules.pair_data import IndexedPairs, PairBatch, PairBatchSampler, PairCollate
-from .modules.schedule import make_scheduler
+from .network.batching import AtomBatch
+from .training import distributed
+from .training.dataset_checks import check_recorded_timesteps
+from .training.loss import TargetLoss, parse_loss
+from .training.metrics import ErrorAccumulator
+from .training.normalization import gather_statistics
+from .training.pair_data import IndexedPairs, PairBatch, PairBatchSampler, PairCollate
+from .training.schedule import make_scheduler
 
 
 class PairPredictor(torch.nn.Module):
@@ -429,7 +429,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
         hypers: TrainerHypers,
         context: Literal["restart", "finetune"],
     ) -> "Trainer":
-        checkpoints.convert_or_refuse(checkpoint)
+        checkpoints.convert_or_refuse(checkpoint, FlashMD)
         trainer = cls(hypers)
         if context == "restart":
             trainer.epoch = checkpoint["epoch"]
@@ -445,7 +445,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
 
     @classmethod
     def upgrade_checkpoint(cls, checkpoint: Dict[str, Any]) -> Dict[str, Any]:
-        return checkpoints.upgrade_trainer_checkpoint(checkpoint)
+        return checkpoints.upgrade_trainer_checkpoint(checkpoint, FlashMD)
 
 
 def _adam(

@@ -10,7 +10,7 @@ import torch
 from metatensor.torch import Labels
 from metatomic.torch import NeighborListOptions, System
 
-from .batching import concatenate_systems, padded_neighborhoods
+from ..network.batching import concatenate_systems, padded_neighborhoods
 
 
 def systems_to_batch(

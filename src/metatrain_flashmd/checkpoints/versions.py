@@ -27,7 +27,7 @@ Built-in checkpoints
 Checkpoints of the built-in FlashMD in a format listed in
 :data:`BUILTIN_MODEL_VERSIONS` and :data:`BUILTIN_TRAINER_VERSIONS` are converted, as
 a whole (model and trainer state), by the first ``upgrade_checkpoint`` metatrain calls
-(:mod:`metatrain_flashmd.builtin_conversion` explains how). Converted checkpoints
+(:mod:`metatrain_flashmd.checkpoints.builtin` explains how). Converted checkpoints
 carry the marker and the current format numbers, plus a ``converted_from`` record.
 Built-in checkpoints of a newer format, and those whose conversion fails, are left
 untouched by the upgrade; ``load_checkpoint`` then raises a
@@ -35,7 +35,11 @@ untouched by the upgrade; ``load_checkpoint`` then raises a
 """
 
 import logging
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+
+if TYPE_CHECKING:
+    from .builtin import ModelBuilder
 
 
 VERSION_BASE = 1000
@@ -121,16 +125,17 @@ def refuse_builtin(checkpoint: Dict[str, Any], reason: Optional[str] = None) -> 
     raise ForeignCheckpointError(message)
 
 
-def convert_builtin(checkpoint: Dict[str, Any]) -> None:
+def convert_builtin(checkpoint: Dict[str, Any], build_model: "ModelBuilder") -> None:
     """Convert a built-in ``checkpoint`` of a known format, in place, to this
-    plugin's current format (see :mod:`metatrain_flashmd.builtin_conversion`).
+    plugin's current format (see :mod:`metatrain_flashmd.checkpoints.builtin`);
+    ``build_model`` is the model class.
 
     :raises ConversionError: if it cannot be converted; ``checkpoint`` is then left
         unchanged.
     """
-    from .builtin_conversion import convert_checkpoint
+    from .builtin import convert_checkpoint
 
-    converted = convert_checkpoint(checkpoint)
+    converted = convert_checkpoint(checkpoint, build_model)
     checkpoint.update(converted)
     checkpoint["implementation"] = IMPLEMENTATION
     checkpoint["model_ckpt_version"] = MODEL_VERSION
@@ -144,7 +149,7 @@ def convert_builtin(checkpoint: Dict[str, Any]) -> None:
     )
 
 
-def convert_or_refuse(checkpoint: Dict[str, Any]) -> None:
+def convert_or_refuse(checkpoint: Dict[str, Any], build_model: "ModelBuilder") -> None:
     """Make sure ``checkpoint`` is in this plugin's format before it is loaded.
 
     Built-in checkpoints of known formats are converted in place (metatrain has
@@ -155,10 +160,10 @@ def convert_or_refuse(checkpoint: Dict[str, Any]) -> None:
         return
     if not is_known_builtin_version(checkpoint):
         refuse_builtin(checkpoint)
-    from .builtin_conversion import ConversionError
+    from .builtin import ConversionError
 
     try:
-        convert_builtin(checkpoint)
+        convert_builtin(checkpoint, build_model)
     except ConversionError as error:
         try:
             refuse_builtin(checkpoint, str(error))
@@ -182,7 +187,9 @@ def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, A
     return checkpoint
 
 
-def _upgrade_builtin(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+def _upgrade_builtin(
+    checkpoint: Dict[str, Any], build_model: "ModelBuilder"
+) -> Dict[str, Any]:
     """Convert a built-in checkpoint of a known format in place, if it converts.
 
     Otherwise it is passed through untouched: ``load_checkpoint`` then raises the
@@ -190,26 +197,30 @@ def _upgrade_builtin(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     replaces errors raised during upgrades by a generic message.
     """
     if is_known_builtin_version(checkpoint):
-        from .builtin_conversion import ConversionError
+        from .builtin import ConversionError
 
         try:
-            convert_builtin(checkpoint)
+            convert_builtin(checkpoint, build_model)
         except ConversionError:
             pass
     return checkpoint
 
 
-def upgrade_model_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+def upgrade_model_checkpoint(
+    checkpoint: Dict[str, Any], build_model: "ModelBuilder"
+) -> Dict[str, Any]:
     """Bring ``checkpoint`` to :data:`MODEL_VERSION`, converting built-in ones
     (model and trainer parts at once, see :func:`convert_builtin`)."""
     if is_builtin_checkpoint(checkpoint):
-        return _upgrade_builtin(checkpoint)
+        return _upgrade_builtin(checkpoint, build_model)
     return _upgrade(checkpoint, "model", MODEL_VERSION)
 
 
-def upgrade_trainer_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+def upgrade_trainer_checkpoint(
+    checkpoint: Dict[str, Any], build_model: "ModelBuilder"
+) -> Dict[str, Any]:
     """Bring the trainer part of ``checkpoint`` to :data:`TRAINER_VERSION`,
     converting built-in ones (see :func:`upgrade_model_checkpoint`)."""
     if is_builtin_checkpoint(checkpoint):
-        return _upgrade_builtin(checkpoint)
+        return _upgrade_builtin(checkpoint, build_model)
     return _upgrade(checkpoint, "trainer", TRAINER_VERSION)

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from .pairs_output import SET_LABELS, SET_NAMES
-from .trajectory_io import TrajectoryError, TrajectoryReader
+from .output import SET_LABELS, SET_NAMES
+from .reading import TrajectoryError, TrajectoryReader
 
 
 class PairsArgumentError(ValueError):

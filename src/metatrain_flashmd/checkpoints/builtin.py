@@ -1,10 +1,10 @@
 """Conversion of checkpoints written by metatrain's built-in FlashMD.
 
 metatrain shipped its own ``experimental.flashmd`` before this plugin took over the
-name. Its checkpoints (the formats listed in :mod:`metatrain_flashmd.checkpoints`)
-hold the same network in another layout; this module rewrites them into the plugin's
-current format, so that the converted model computes the same function of the same
-inputs.
+name. Its checkpoints (the formats listed in
+:mod:`metatrain_flashmd.checkpoints.versions`) hold the same network in another
+layout; this module rewrites them into the plugin's current format, so that the
+converted model computes the same function of the same inputs.
 
 What differs, and how it is converted
 -------------------------------------
@@ -63,14 +63,14 @@ zero). To train a finished built-in model further, fine-tune it instead.
 
 import copy
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import metatensor.torch as mts
 import torch
 from metatrain.utils.data import DatasetInfo, TargetInfo
 from metatrain.utils.data.target_info import get_generic_target_info
 
-from ._names import MOMENTUM, MOMENTUM_UNIT, POSITION, TARGET_NAMES
+from .._names import MOMENTUM, MOMENTUM_UNIT, POSITION, TARGET_NAMES
 
 
 BUILTIN_SEED = 0
@@ -127,6 +127,11 @@ later)."""
 
 _HEAD_MODULES = ("node_heads", "edge_heads")
 _LAST_LAYER_MODULES = ("node_last_layers", "edge_last_layers")
+
+
+ModelBuilder = Callable[[Dict[str, Any], DatasetInfo], torch.nn.Module]
+"""Builds a model from hypers and dataset information: the model class itself,
+passed in by the model and trainer so that this module does not import them."""
 
 
 class ConversionError(ValueError):
@@ -200,7 +205,7 @@ def convert_model_hypers(hypers: Dict[str, Any]) -> Dict[str, Any]:
     """
     from metatrain.utils.hypers import init_with_defaults
 
-    from .documentation import ModelHypers
+    from ..documentation import ModelHypers
 
     if hypers.get("long_range", {}).get("enable", False):
         raise ConversionError(
@@ -255,7 +260,7 @@ def convert_train_hypers(hypers: Dict[str, Any]) -> Dict[str, Any]:
     """
     from metatrain.utils.hypers import init_with_defaults
 
-    from .documentation import TrainerHypers
+    from ..documentation import TrainerHypers
 
     converted = init_with_defaults(TrainerHypers)
     converted.update(time_reversal=False, random_rotations=True, seed_offset=0)
@@ -587,20 +592,23 @@ def convert_schedule(
 
 
 def trainable_parameter_names(
-    hypers: Dict[str, Any], dataset_info: DatasetInfo, finetune_config: Dict[str, Any]
+    build_model: ModelBuilder,
+    hypers: Dict[str, Any],
+    dataset_info: DatasetInfo,
+    finetune_config: Dict[str, Any],
 ) -> List[str]:
     """Names of the parameters this plugin's trainer optimises for a model with
     ``hypers``, in its order (a model is built to find them).
 
+    :param build_model: the model class (or any callable building the model from
+        hypers and dataset information).
     :param hypers: converted model hypers.
     :param dataset_info: converted dataset information.
     :param finetune_config: the fine-tuning strategy stored with the weights.
     """
     from metatrain.pet.modules.finetuning import apply_finetuning_strategy
 
-    from .model import FlashMD
-
-    model = FlashMD(hypers, dataset_info)
+    model = build_model(hypers, dataset_info)
     if finetune_config:
         model = apply_finetuning_strategy(
             model, finetune_config, apply_inherit_heads=False
@@ -643,14 +651,16 @@ def convert_model_part(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def convert_trainer_part(
-    checkpoint: Dict[str, Any], model_part: Dict[str, Any]
+    checkpoint: Dict[str, Any], model_part: Dict[str, Any], build_model: ModelBuilder
 ) -> Dict[str, Any]:
     """The trainer entries of this plugin's format for a built-in ``checkpoint``
     whose model entries convert to ``model_part``; ``checkpoint`` is left unchanged.
+    ``build_model`` builds a model to list its trainable parameters.
     """
     state = checkpoint["model_state_dict"]
     best = checkpoint.get("best_model_state_dict")
     names = trainable_parameter_names(
+        build_model,
         model_part["model_data"]["model_hypers"],
         model_part["model_data"]["dataset_info"],
         state.get("finetune_config", {}),
@@ -688,17 +698,20 @@ def convert_trainer_part(
     }
 
 
-def convert_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+def convert_checkpoint(
+    checkpoint: Dict[str, Any], build_model: ModelBuilder
+) -> Dict[str, Any]:
     """All entries of this plugin's format (except the format numbers and marker)
     for a built-in ``checkpoint`` of a known format; ``checkpoint`` is left
     unchanged, so that a failed conversion leaves no half-converted checkpoint.
+    ``build_model`` (the model class) lists the trainer's parameters.
 
     :raises ConversionError: if the checkpoint cannot be converted.
     """
     try:
         converted = convert_model_part(checkpoint)
         if checkpoint.get("trainer_ckpt_version") is not None:
-            converted.update(convert_trainer_part(checkpoint, converted))
+            converted.update(convert_trainer_part(checkpoint, converted, build_model))
     except ConversionError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as error:

@@ -11,7 +11,7 @@ import sys
 from typing import List, Optional
 
 
-SUBCOMMANDS = ("pairs_cli", "md_cli")
+SUBCOMMANDS = ("pairs", "md")
 """Modules of this package defining a subcommand each."""
 
 
@@ -24,9 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"metatrain_flashmd.{name}")
+            module = importlib.import_module(f"metatrain_flashmd.cli.{name}")
         except ModuleNotFoundError as error:
-            if error.name == f"metatrain_flashmd.{name}":
+            if error.name == f"metatrain_flashmd.cli.{name}":
                 continue
             raise
         module.add_parser(subparsers)
@@ -49,7 +49,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError, OSError) as error:
         print(f"mtt-flashmd {args.command}: error: {error}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,15 +20,8 @@ import ase
 import numpy as np
 import tqdm
 
-from ._names import FUTURE_MOMENTA_KEY, FUTURE_POSITIONS_KEY, TIMESTEP_INFO_KEY
-from .modules.pair_targets import check_pair
-from .pair_splits import (
-    Block,
-    PairsArgumentError,
-    check_arguments,
-    plan_blocks,
-)
-from .pairs_output import (
+from .._names import FUTURE_MOMENTA_KEY, FUTURE_POSITIONS_KEY, TIMESTEP_INFO_KEY
+from .output import (
     SET_LABELS,
     SET_NAMES,
     OutputFiles,
@@ -36,7 +29,14 @@ from .pairs_output import (
     options_text,
     set_file_paths,
 )
-from .trajectory_io import Frame, ReadOptions, TrajectoryError, TrajectoryReader
+from .reading import Frame, ReadOptions, TrajectoryError, TrajectoryReader
+from .splits import (
+    Block,
+    PairsArgumentError,
+    check_arguments,
+    plan_blocks,
+)
+from .targets import check_pair
 
 
 SOURCE_INFO_KEY = "flashmd_source"

@@ -20,7 +20,7 @@ import ase.io.formats
 import ase.units
 import numpy as np
 
-from .trajectory_frames import (
+from .frames import (
     Frame,
     TrajectoryError,
     check_same_system,

@@ -5,8 +5,8 @@ import argparse
 import re
 from typing import Any, List, Optional
 
-from .pairs import DEFAULT_SPACING, build_pairs
-from .trajectory_io import ReadOptions
+from ..pairs.build import DEFAULT_SPACING, build_pairs
+from ..pairs.reading import ReadOptions
 
 
 DESCRIPTION = """\

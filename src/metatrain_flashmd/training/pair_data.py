@@ -13,8 +13,8 @@ import torch
 import vesin
 
 from .._names import MOMENTUM, POSITION
-from .batching import AtomBatch
-from .pair_targets import check_pair
+from ..network.batching import AtomBatch
+from ..pairs.targets import check_pair
 
 
 @dataclass

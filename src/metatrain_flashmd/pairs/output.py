@@ -11,7 +11,7 @@ import ase.data
 import ase.io
 import yaml
 
-from ._names import (
+from .._names import (
     FUTURE_MOMENTA_KEY,
     FUTURE_POSITIONS_KEY,
     LENGTH_UNIT,

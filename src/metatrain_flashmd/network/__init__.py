@@ -1,0 +1,7 @@
+"""The FlashMD network: TorchScript-ready torch modules and tensor functions only.
+
+From a batch of atoms (:mod:`.batching`) through the element and momentum encoder
+(:mod:`.encoder`), the transformer layers (:mod:`.transformer`, :mod:`.backbone`) and
+the readout heads (:mod:`.heads`) to displacements and momenta, with total momentum
+and the centre of mass conserved exactly (:mod:`.conservation`).
+"""
