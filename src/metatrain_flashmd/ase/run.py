@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import pathlib
 import time
-from typing import IO, Any, Dict, List, Optional, Union
+from typing import IO, Any, List, Optional, Union
 
 import ase
 import ase.io
@@ -28,6 +28,7 @@ from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
 from metatrain_flashmd.ase.bussi import Bussi
 from metatrain_flashmd.ase.langevin import Langevin
 from metatrain_flashmd.ase.verlet import VelocityVerlet
+from metatrain_flashmd.observables.temperature import atoms_element_temperatures
 
 
 Path = Union[str, pathlib.Path]
@@ -62,26 +63,6 @@ class MDSummary:
         return self.simulated_ps * SECONDS_PER_DAY / self.wall_time_s
 
 
-def element_temperatures(atoms: ase.Atoms) -> Dict[str, float]:
-    """Temperature (K) of the atoms of each element.
-
-    Each element gets its share of :meth:`ase.Atoms.get_number_of_degrees_of_freedom`
-    in proportion to its number of atoms, so that a single element has the total
-    temperature.
-
-    :param atoms: the system, with momenta in (eV*u)^(1/2).
-    """
-    ndof_per_atom = atoms.get_number_of_degrees_of_freedom() / len(atoms)
-    kinetic = 0.5 * np.sum(atoms.get_momenta() ** 2, axis=1) / atoms.get_masses()
-    symbols = np.array(atoms.get_chemical_symbols())
-    temperatures = {}
-    for symbol in sorted(set(symbols)):
-        mask = symbols == symbol
-        ndof = ndof_per_atom * mask.sum()
-        temperatures[symbol] = 2 * kinetic[mask].sum() / (ndof * ase.units.kB)
-    return temperatures
-
-
 class CSVLog:
     """Observer writing one CSV row per call: step, time, temperatures, energies.
 
@@ -96,7 +77,7 @@ class CSVLog:
         self.energy = energy
         self.thermostat = isinstance(dynamics, (Langevin, Bussi))
         self.writer = csv.writer(file)
-        symbols = element_temperatures(dynamics.atoms)
+        symbols = atoms_element_temperatures(dynamics.atoms)
         header = ["step", "time_ps", "temperature_K"]
         header += [f"temperature_{symbol}_K" for symbol in symbols]
         header += ["kinetic_energy_eV"]
@@ -114,7 +95,7 @@ class CSVLog:
             self.dynamics.get_time() / (1000 * ase.units.fs),
             atoms.get_temperature(),
         ]
-        row += list(element_temperatures(atoms).values())
+        row += list(atoms_element_temperatures(atoms).values())
         row += [kinetic]
         if self.energy:
             potential = atoms.get_potential_energy()

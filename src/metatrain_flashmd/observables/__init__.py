@@ -1,0 +1,2 @@
+"""What a simulation is judged by: quantities computed from positions, momenta and
+masses, shared by the integrators' logs, the command line and the benchmarks."""
