@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict
 
 import torch
-from common import copper_gold_melt, fcc_aluminium
+from systems import inference_system
 
 
 def memory_kb(field: str) -> int:
@@ -28,16 +28,6 @@ def memory_kb(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise RuntimeError(f"{field} not found in /proc/self/status")
-
-
-def system(spec: str, workdir: Path) -> object:
-    """``al:<n>`` for fcc Al of n atoms, ``cuau:<repeat>`` for the Cu/Au melt."""
-    kind, size = spec.split(":")
-    if kind == "al":
-        return fcc_aluminium(int(size))
-    if kind == "cuau":
-        return copper_gold_melt(workdir / f"cuau-{size}.extxyz", repeat=int(size))
-    raise ValueError(f"unknown system '{spec}'")
 
 
 def main() -> None:
@@ -57,7 +47,7 @@ def main() -> None:
     from metatomic.torch import ModelOutput
     from metatomic_ase import MetatomicCalculator
 
-    atoms = system(args.system, Path(args.workdir))
+    atoms = inference_system(args.system, Path(args.workdir))
     calculator = MetatomicCalculator(args.model, device="cpu")
     outputs: Dict[str, ModelOutput] = {
         "position": ModelOutput(unit="angstrom", sample_kind="atom"),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict
 
 import torch
-from infer_worker import system
+from systems import inference_system
 
 
 CATEGORIES = {
@@ -104,7 +104,7 @@ def main() -> None:
     from metatomic_ase import MetatomicCalculator
     from torch.profiler import ProfilerActivity, profile
 
-    atoms = system(args.system, Path(args.workdir))
+    atoms = inference_system(args.system, Path(args.workdir))
     calculator = MetatomicCalculator(args.model, device="cpu")
     outputs = {
         "position": ModelOutput(unit="angstrom", sample_kind="atom"),

@@ -31,11 +31,12 @@ from common import (
     HERE,
     IMPLEMENTATIONS,
     TIMESTEP_FS,
-    aluminium_pairs,
     environment,
     load_average,
     machine,
+    round_order,
 )
+from systems import aluminium_pairs
 
 
 OPTIONS = """\
@@ -183,10 +184,7 @@ def main() -> None:
 
     records: Dict[str, List[Dict[str, Any]]] = {name: [] for name in IMPLEMENTATIONS}
     for round_index in range(rounds):
-        order = list(IMPLEMENTATIONS)
-        if round_index % 2 == 1:
-            order.reverse()
-        for implementation in order:
+        for implementation in round_order(round_index):
             rundir = workdir / f"{implementation}-{epochs}ep-round{round_index}"
             record = train(implementation, options, rundir, args.threads, 3600)
             records[implementation].append(record)

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 
 
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]  # shared systems.py
+
 KELVIN_PER_EV_PER_DOF = 1.0 / ase.units.kB
 """Kinetic energy per degree of freedom (eV) -> temperature (K), times 2."""
 
@@ -127,7 +129,6 @@ def stride_report(data: Dict[str, np.ndarray]) -> str:
 
 def restart(run: Path, output: Path, duration_fs: float, frame_interval: int) -> None:
     """EMT NVE (1 fs steps) from the last frame of the FlashMD run ``run``."""
-    sys.path.insert(0, str(Path(__file__).parent))
     import systems
 
     from metatrain_flashmd.ase.run import element_temperatures

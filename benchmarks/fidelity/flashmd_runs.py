@@ -25,7 +25,7 @@ import ase
 import ase.io
 import numpy as np
 from ase.calculators.emt import EMT
-from systems import Trajectory
+from systems import Trajectory, trajectory_from_frames
 
 
 RUN_KINDS = (
@@ -151,14 +151,9 @@ def run_flashmd(
                 f"{atoms.get_temperature():.0f} K (runaway)"
             )
             break
-    return Trajectory(
-        time_fs=np.array([f[0] for f in frames], dtype=float),
-        positions=np.array([f[1] for f in frames]),
-        momenta=np.array([f[2] for f in frames]),
-        potential_energy=np.array([f[3] for f in frames], dtype=float),
-        numbers=atoms.numbers.copy(),
-        masses=atoms.get_masses(),
-        cell=atoms.cell.array.copy(),
+    return trajectory_from_frames(
+        frames,
+        atoms,
         wall_s=stride_wall,
         note=note,
         time_constant_fs=(

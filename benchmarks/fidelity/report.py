@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import analysis
+import cases
 import flashmd_runs
 import numpy as np
 import systems
@@ -80,7 +81,7 @@ def analyse_run(
     return result
 
 
-def analyse_system(system: systems.System, work: Path) -> Optional[Dict[str, Any]]:
+def analyse_system(system: cases.System, work: Path) -> Optional[Dict[str, Any]]:
     """Every figure of one system (``None`` before its reference run exists): the
     reference run, its RDF noise floor (first half against second half), and the
     FlashMD runs of each trained stride."""

@@ -34,8 +34,9 @@ import ase.io
 
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # these scripts and the shared ones
 
+import cases  # noqa: E402
 import systems  # noqa: E402
 
 
@@ -211,7 +212,7 @@ def model_hypers(cfg: Settings, stride_fs: int) -> Dict[str, Any]:
 # ---------------------------------------------------------------------------------
 
 
-def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_reference(system: cases.System, work: Path, cfg: Settings) -> None:
     """Two independent Langevin equilibrations (seeds 1 and 2): the first starts the
     EMT NVE trajectory for training (``train-md.extxyz``), the second is the fresh
     start (``start.extxyz``) of the reference NVE run (``reference-nve.npz``) and of
@@ -222,12 +223,12 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
     train = work / "train-md.extxyz"
     if not train.exists():
         LOG.info(f"{system.name}: EMT training trajectory, {cfg.train_fs:g} fs")
-        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=1)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=1)
         result = systems.emt_nve(atoms, cfg.train_fs, cfg.train_frame_fs, train)
         record_wall(work, "reference_train_md", result.wall_s)
     start = work / "start.extxyz"
     if not start.exists():
-        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=2)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=2)
         ase.io.write(start.with_name("start.partial.extxyz"), atoms)
         os.replace(start.with_name("start.partial.extxyz"), start)
     reference = work / "reference-nve.npz"
@@ -256,10 +257,8 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
         if extra.exists():
             continue
         LOG.info(f"{system.name}: extra EMT training trajectory from {temperatures}")
-        atoms = systems.equilibrated_start(
-            system, cfg.equilibration_fs, seed=10 + index
-        )
-        atoms = systems.with_element_temperatures(atoms, temperatures)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=10 + index)
+        atoms = cases.with_element_temperatures(atoms, temperatures)
         result = systems.emt_nve(atoms, cfg.extra_train_fs, cfg.train_frame_fs, extra)
         record_wall(work, f"reference_extra{index}", result.wall_s)
 
@@ -309,7 +308,7 @@ def run_command(command: List[str], cwd: Path, log: Path) -> float:
     return time.perf_counter() - begin
 
 
-def stage_pairs(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_pairs(system: cases.System, work: Path, cfg: Settings) -> None:
     """``mtt-flashmd pairs`` for each stride: pairs of training-trajectory frames
     one stride apart, starting every ``pair_spacing_fs``; 10% of the trajectory (at
     its end) for validation, no test set (the MD comparison is the test). Time
@@ -357,7 +356,7 @@ def training_overrides(cfg: Settings, stride_fs: int) -> List[str]:
     return overrides
 
 
-def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_train(system: cases.System, work: Path, cfg: Settings) -> None:
     """``mtt train`` for each stride (``model.pt``, exported), from scratch, or for
     a system with a ``warm_start`` a fine-tuning of all parameters of that system's
     final checkpoint with the hypers in ``cfg.refine``."""
@@ -386,7 +385,7 @@ def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
 
 
 def warm_start_overrides(
-    system: systems.System, work: Path, cfg: Settings, stride_fs: int
+    system: cases.System, work: Path, cfg: Settings, stride_fs: int
 ) -> List[str]:
     """``mtt train`` options fine-tuning all parameters of the final checkpoint of
     ``system.warm_start`` at the same stride, with the hypers in ``cfg.refine``."""
@@ -429,7 +428,7 @@ def refined_checkpoint(stage: int) -> str:
     return f"model-refined{restart_suffix(stage)}.partial.ckpt"
 
 
-def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_refine(system: cases.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
     ``finetune.read_from``), once per listed restart, and make the result
@@ -487,7 +486,7 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
         done.write_text(f"{len(stages)}\n")
 
 
-def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
+def selected_strides(system: cases.System, cfg: Settings) -> List[int]:
     """The system's strides (fs), less those excluded by ``--strides``."""
     if cfg.strides is None:
         return list(system.strides_fs)
@@ -499,7 +498,7 @@ def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
 # ---------------------------------------------------------------------------------
 
 
-def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_md(system: cases.System, work: Path, cfg: Settings) -> None:
     """The three FlashMD runs (NVT, NVE, NVE with energy rescaling) of each trained
     stride, from ``start.extxyz``, as long as the reference run."""
     import flashmd_runs
@@ -539,7 +538,7 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
             record_wall(work, f"flashmd_{kind}_stride{stride}", result.wall_s)
 
 
-def stage_timing(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_timing(system: cases.System, work: Path, cfg: Settings) -> None:
     """Cost of one step on this machine (``timing.json``), timed in interleaved
     rounds: each trained FlashMD stride, one EMT force call, and one energy +
     forces call (and one energy-only call) of an untrained PET MLIP with the FlashMD
@@ -588,7 +587,7 @@ def stage_report(
     directory.mkdir(parents=True, exist_ok=True)
     results = []
     for name in names:
-        result = report.analyse_system(systems.SYSTEMS[name], workdir / name)
+        result = report.analyse_system(cases.SYSTEMS[name], workdir / name)
         if result is None:
             LOG.info(f"{name}: no reference run yet, not in the report")
             continue
@@ -631,7 +630,7 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="smoke test, minutes")
     parser.add_argument(
-        "--only", default=",".join(systems.SYSTEMS), help="systems, comma-separated"
+        "--only", default=",".join(cases.SYSTEMS), help="systems, comma-separated"
     )
     parser.add_argument(
         "--strides", default=None, help="only these strides (fs), e.g. 16,32"
@@ -658,7 +657,7 @@ def main(argv: List[str] = None) -> None:
     names = [name for name in args.only.split(",") if name]
     stages = [stage for stage in args.stages.split(",") if stage]
     for name in names + stages:
-        if name not in systems.SYSTEMS and name not in STAGES:
+        if name not in cases.SYSTEMS and name not in STAGES:
             raise SystemExit(f"unknown system or stage '{name}'")
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(args.threads)  # for mtt train subprocesses too
@@ -676,7 +675,7 @@ def main(argv: List[str] = None) -> None:
             continue
         begin = time.perf_counter()
         for name in names:
-            system = systems.SYSTEMS[name]
+            system = cases.SYSTEMS[name]
             work = workdir / name
             work.mkdir(parents=True, exist_ok=True)
             STAGE_FUNCTIONS[stage](system, work, cfg)
