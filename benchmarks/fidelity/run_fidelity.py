@@ -8,14 +8,19 @@ End to end on CPU::
     python benchmarks/fidelity/run_fidelity.py --only al300,cuau600 --stages reference
 
 Every stage skips outputs that already exist, so an interrupted run resumes where it
-stopped. Generated data go to ``--workdir`` (default ``benchmarks/fidelity/work``,
-ignored by git); plots and ``README.md`` (the results table) are written next to
-this script (or to ``--report-dir``).
+stopped. Generated data go to ``full/`` or ``quick/`` in ``--workdir`` (default
+``benchmarks/fidelity/work``, ignored by git), with the settings they were made
+with (``settings.json``); the plots and ``RESULTS.md`` (the generated tables of
+figures and verdicts) are written next to this script, or to ``work/quick/report``
+with ``--quick``, or to ``--report-dir``. ``report.py`` rewrites them from a run
+directory alone.
 
 Stages, in order: ``reference`` (EMT MD), ``pairs`` (``mtt-flashmd pairs``),
 ``train`` (``mtt train``), ``refine`` (more training for the systems that need it),
 ``md`` (FlashMD MD), ``timing`` (cost per step of FlashMD, a same-size PET MLIP and
-EMT) and ``report`` (analysis, plots, table).
+EMT) and ``report`` (analysis, plots, ``RESULTS.md``). The systems that start
+from another system's model (``System.warm_start``) go through every stage after
+the others.
 """
 
 import argparse
@@ -129,38 +134,26 @@ AL_REFINE = {
 the hardest to learn and gets a second one."""
 
 
+QUICK_MODEL = {
+    "d_pet": 16,
+    "d_head": 16,
+    "d_node": 32,
+    "d_feedforward": 32,
+    "num_heads": 2,
+    "num_gnn_layers": 1,
+    "cutoff": 4.5,
+}
+"""Model widths of the smoke test (``--quick``)."""
+
+
 def settings(quick: bool) -> Settings:
     """The full benchmark, or (``quick``) a smoke test with tiny data and model."""
-    if quick:
-        return Settings(
-            equilibration_fs=200.0,
-            train_fs=600.0,
-            train_frame_fs=4,
-            pair_spacing_fs=20,
-            run_fs=640.0,
-            reference_frame_fs=4,
-            model={
-                "d_pet": 16,
-                "d_head": 16,
-                "d_node": 32,
-                "d_feedforward": 32,
-                "num_heads": 2,
-                "num_gnn_layers": 1,
-                "cutoff": 4.5,
-            },
-            training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
-            timing_calls=3,
-            strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
-            refine={
-                "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
-                "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
-            },
-            strong_thermostat_fs={"cuau600": 25.0},
-            extra_train_fs=200.0,
-            equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
-            reference_nvt=["alliq"],
-            bussi_fs={"alliq": 100.0},
-        )
+    return quick_settings() if quick else full_settings()
+
+
+def full_settings() -> Settings:
+    """The benchmark of the README: 12 ps of training data and 20.48 ps runs per
+    system, :data:`MEDIUM_MODEL`, and the warm restarts each system needed."""
     return Settings(
         equilibration_fs=2000.0,
         train_fs=12000.0,
@@ -194,6 +187,32 @@ def settings(quick: bool) -> Settings:
             },
         },
         strong_thermostat_fs={"cuau600": 25.0},
+        equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
+        reference_nvt=["alliq"],
+        bussi_fs={"alliq": 100.0},
+    )
+
+
+def quick_settings() -> Settings:
+    """The smoke test: every stage and run kind of :func:`full_settings` on
+    600 fs of training data, 640 fs runs, :data:`QUICK_MODEL` and one epoch."""
+    return Settings(
+        equilibration_fs=200.0,
+        train_fs=600.0,
+        train_frame_fs=4,
+        pair_spacing_fs=20,
+        run_fs=640.0,
+        reference_frame_fs=4,
+        model=dict(QUICK_MODEL),
+        training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
+        timing_calls=3,
+        strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
+        refine={
+            "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
+            "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
+        },
+        strong_thermostat_fs={"cuau600": 25.0},
+        extra_train_fs=200.0,
         equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
         reference_nvt=["alliq"],
         bussi_fs={"alliq": 100.0},
@@ -579,32 +598,19 @@ def stage_timing(system: cases.System, work: Path, cfg: Settings) -> None:
 def stage_report(
     names: List[str], workdir: Path, directory: Path, cfg: Settings
 ) -> None:
-    """Analyse every system that has a reference run, draw its plots and write the
-    tables into ``README.md`` in ``directory`` (and ``results.json`` in
-    ``workdir``)."""
+    """Analyse every system that has a reference run, draw its plots and write
+    ``RESULTS.md`` in ``directory`` (and ``results.json`` in ``workdir``); see
+    ``report.py``, which does the same from a run directory alone."""
     import report
 
-    directory.mkdir(parents=True, exist_ok=True)
-    results = []
-    for name in names:
-        result = report.analyse_system(cases.SYSTEMS[name], workdir / name)
-        if result is None:
-            LOG.info(f"{name}: no reference run yet, not in the report")
-            continue
-        report.plot_system(result, workdir / name, directory)
-        results.append(result)
-    text = json.dumps(dataclasses.asdict(cfg))
-    generated = report.results_markdown(results, report.context_facts(text))
-    report.write_readme(directory / "README.md", generated)
-    summary = [
-        {
-            "system": r["system"].name,
-            "targets": report.target_rows(r),
-            "speed": report.speed_figures(r),
-        }
-        for r in results
-    ]
-    (workdir / "results.json").write_text(json.dumps(summary, indent=1))
+    path = report.write_report(names, workdir, directory, settings_text(cfg))
+    LOG.info(f"wrote {path}")
+
+
+def settings_text(cfg: Settings) -> str:
+    """``cfg`` as one line of JSON (also kept in the run directory, for
+    ``report.py``)."""
+    return json.dumps(dataclasses.asdict(cfg))
 
 
 # ---------------------------------------------------------------------------------
@@ -644,6 +650,26 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def run_stages(
+    names: List[str], stages: List[str], workdir: Path, cfg: Settings
+) -> None:
+    """Run ``stages`` (all but ``report``, in pipeline order) for the systems
+    ``names``: first every stage for the systems trained from scratch, then for
+    those that start from another system's final model (``System.warm_start``)."""
+    independent = [name for name in names if cases.SYSTEMS[name].warm_start is None]
+    dependent = [name for name in names if name not in independent]
+    for group in (independent, dependent):
+        for stage in STAGE_FUNCTIONS:
+            if stage not in stages or not group:
+                continue
+            begin = time.perf_counter()
+            for name in group:
+                work = workdir / name
+                work.mkdir(parents=True, exist_ok=True)
+                STAGE_FUNCTIONS[stage](cases.SYSTEMS[name], work, cfg)
+            LOG.info(f"stage {stage} done in {time.perf_counter() - begin:.0f} s")
+
+
 def main(argv: List[str] = None) -> None:
     """Run the selected stages for the selected systems."""
     args = parse_arguments(argv)
@@ -664,22 +690,13 @@ def main(argv: List[str] = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    for stage in STAGES:
-        if stage not in stages:
-            continue
-        if stage == "report":
-            directory = args.report_dir or (
-                HERE if not args.quick else workdir / "report"
-            )
-            stage_report(names, workdir, directory, cfg)
-            continue
-        begin = time.perf_counter()
-        for name in names:
-            system = cases.SYSTEMS[name]
-            work = workdir / name
-            work.mkdir(parents=True, exist_ok=True)
-            STAGE_FUNCTIONS[stage](system, work, cfg)
-        LOG.info(f"stage {stage} done in {time.perf_counter() - begin:.0f} s")
+    if any(stage != "report" for stage in stages):
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "settings.json").write_text(settings_text(cfg) + "\n")
+    run_stages(names, stages, workdir, cfg)
+    if "report" in stages:
+        directory = args.report_dir or (HERE if not args.quick else workdir / "report")
+        stage_report(names, workdir, directory, cfg)
 
 
 if __name__ == "__main__":
