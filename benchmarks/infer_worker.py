@@ -16,10 +16,11 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Callable, Dict, List, Tuple
 
+import ase
 import torch
-from common import copper_gold_melt, fcc_aluminium
+from systems import inference_system
 
 
 def memory_kb(field: str) -> int:
@@ -30,17 +31,65 @@ def memory_kb(field: str) -> int:
     raise RuntimeError(f"{field} not found in /proc/self/status")
 
 
-def system(spec: str, workdir: Path) -> object:
-    """``al:<n>`` for fcc Al of n atoms, ``cuau:<repeat>`` for the Cu/Au melt."""
-    kind, size = spec.split(":")
-    if kind == "al":
-        return fcc_aluminium(int(size))
-    if kind == "cuau":
-        return copper_gold_melt(workdir / f"cuau-{size}.extxyz", repeat=int(size))
-    raise ValueError(f"unknown system '{spec}'")
+def stride_call(model: str, atoms: ase.Atoms) -> Callable[[], None]:
+    """One stride of the exported ``model`` on ``atoms`` as an engine makes it:
+    ``MetatomicCalculator.run_model`` for positions and momenta under
+    ``torch.no_grad``, the outputs read back as arrays."""
+    from metatomic.torch import ModelOutput
+    from metatomic_ase import MetatomicCalculator
+
+    calculator = MetatomicCalculator(model, device="cpu")
+    outputs: Dict[str, ModelOutput] = {
+        "position": ModelOutput(unit="angstrom", sample_kind="atom"),
+        "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
+    }
+
+    def stride() -> None:
+        with torch.no_grad():
+            results = calculator.run_model(atoms, outputs)
+        for name in outputs:
+            results[name].block().values.numpy()
+
+    return stride
 
 
-def main() -> None:
+def time_calls(
+    call: Callable[[], None],
+    warmup: int,
+    min_repeats: int,
+    max_repeats: int,
+    budget_s: float,
+) -> Tuple[List[float], List[float]]:
+    """Wall-clock and CPU times (s, all threads) of ``call`` after ``warmup``
+    calls: at least ``min_repeats`` calls, then more until ``budget_s`` seconds
+    have passed or ``max_repeats`` calls were timed."""
+    for _ in range(warmup):
+        call()
+    times: List[float] = []
+    cpu_times: List[float] = []
+    started = time.perf_counter()
+    while len(times) < max_repeats and (
+        len(times) < min_repeats or time.perf_counter() - started < budget_s
+    ):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        call()
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    return times, cpu_times
+
+
+def count_flops(call: Callable[[], None]) -> int:
+    """FLOPs of one ``call``, counted by ``torch.utils.flop_counter``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        call()
+    return counter.get_total_flops()
+
+
+def parse_arguments() -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="exported model (.pt)")
     parser.add_argument("--system", required=True, help="al:<n> or cuau:<repeat>")
@@ -51,49 +100,21 @@ def main() -> None:
     parser.add_argument("--max-repeats", type=int, default=20)
     parser.add_argument("--budget", type=float, default=8.0, help="timing budget, s")
     parser.add_argument("--flops", action="store_true", help="count FLOPs")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    """Time the model on the system and print the JSON line."""
+    args = parse_arguments()
     torch.set_num_threads(args.threads)
-    from metatomic.torch import ModelOutput
-    from metatomic_ase import MetatomicCalculator
-
-    atoms = system(args.system, Path(args.workdir))
-    calculator = MetatomicCalculator(args.model, device="cpu")
-    outputs: Dict[str, ModelOutput] = {
-        "position": ModelOutput(unit="angstrom", sample_kind="atom"),
-        "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
-    }
+    atoms = inference_system(args.system, Path(args.workdir))
+    stride = stride_call(args.model, atoms)
     rss_loaded = memory_kb("VmRSS")
-
-    def stride() -> None:
-        with torch.no_grad():
-            results = calculator.run_model(atoms, outputs)
-        for name in outputs:
-            results[name].block().values.numpy()
-
-    for _ in range(args.warmup):
-        stride()
-    times = []
-    cpu_times = []
-    started = time.perf_counter()
-    while len(times) < args.max_repeats and (
-        len(times) < args.min_repeats or time.perf_counter() - started < args.budget
-    ):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        stride()
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
+    times, cpu_times = time_calls(
+        stride, args.warmup, args.min_repeats, args.max_repeats, args.budget
+    )
     peak = memory_kb("VmHWM")
-
-    flops = None
-    if args.flops:
-        from torch.utils.flop_counter import FlopCounterMode
-
-        counter = FlopCounterMode(display=False)
-        with counter:
-            stride()
-        flops = counter.get_total_flops()
-
+    flops = count_flops(stride) if args.flops else None
     print(
         json.dumps(
             {

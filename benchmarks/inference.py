@@ -25,11 +25,12 @@ from typing import Any, Dict, List
 from common import (
     HERE,
     IMPLEMENTATIONS,
-    copper_gold_melt,
     load_average,
     machine,
+    round_order,
     run_json,
 )
+from systems import copper_gold_melt
 
 
 FULL_SYSTEMS = ["al:32", "al:256", "al:864", "al:2048", "al:6912", "cuau:5"]
@@ -69,10 +70,7 @@ def time_system(
     """Alternate the implementations on one system; returns the raw records."""
     records: Dict[str, List[Dict[str, Any]]] = {name: [] for name in IMPLEMENTATIONS}
     for round_index in range(rounds):
-        order = list(IMPLEMENTATIONS)
-        if round_index % 2 == 1:
-            order.reverse()
-        for implementation in order:
+        for implementation in round_order(round_index):
             arguments = [
                 "--model",
                 models[implementation]["path"],

@@ -16,13 +16,13 @@ Usage::
 
 import argparse
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict
+from typing import Any, Callable, Dict, List, Tuple
 
 import torch
-from infer_worker import system
+from infer_worker import stride_call, time_calls
+from systems import inference_system
 
 
 CATEGORIES = {
@@ -83,13 +83,15 @@ CATEGORIES = {
 
 
 def category(name: str) -> str:
+    """The kind of operator ``name`` (a key of :data:`CATEGORIES`, or other)."""
     for label, names in CATEGORIES.items():
         if name in names:
             return label
     return "other operators and overhead"
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--system", default="al:864")
@@ -97,37 +99,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--strides", type=int, default=2)
     parser.add_argument("--top", type=int, default=12)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    from metatomic.torch import ModelOutput
-    from metatomic_ase import MetatomicCalculator
+
+def profile_strides(
+    stride: Callable[[], None], strides: int
+) -> Tuple[List[float], Any]:
+    """Wall times (s) of ``strides`` strides after 3 of warm-up, and the profiler's
+    averages over as many more, profiled."""
     from torch.profiler import ProfilerActivity, profile
 
-    atoms = system(args.system, Path(args.workdir))
-    calculator = MetatomicCalculator(args.model, device="cpu")
-    outputs = {
-        "position": ModelOutput(unit="angstrom", sample_kind="atom"),
-        "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
-    }
-
-    def stride() -> None:
-        with torch.no_grad():
-            calculator.run_model(atoms, outputs)
-
-    for _ in range(3):
-        stride()
-    walls = []
-    for _ in range(args.strides):
-        start = time.perf_counter()
-        stride()
-        walls.append(time.perf_counter() - start)
+    walls = time_calls(stride, 3, strides, strides, 0.0)[0]
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
-        for _ in range(args.strides):
+        for _ in range(strides):
             stride()
+    return walls, profiler.key_averages()
 
-    per_stride = 1e3 / args.strides
-    events = profiler.key_averages()
+
+def summarise(events: Any, strides: int) -> Dict[str, Any]:
+    """Per stride: self CPU time (ms) by operator kind (``categories_ms``), the
+    inclusive CPU time (ms) of each ``FlashMD::`` scope (``scopes_ms``), of the
+    model's forward pass (``forward_ms``), and the operators as (self ms, name,
+    calls) (``operators``)."""
+    per_stride = 1e3 / strides
     by_category: Dict[str, float] = defaultdict(float)
     scopes: Dict[str, float] = {}
     forward = 0.0
@@ -143,37 +137,55 @@ def main() -> None:
             continue
         self_ms = event.self_cpu_time_total / 1e3 * per_stride / 1e3
         by_category[category(event.key)] += self_ms
-        operators.append((self_ms, event.key, event.count // args.strides))
-    total = sum(by_category.values())
+        operators.append((self_ms, event.key, event.count // strides))
+    return {
+        "categories_ms": by_category,
+        "scopes_ms": scopes,
+        "forward_ms": forward,
+        "operators": operators,
+    }
 
-    print(f"system {args.system}, {len(atoms)} atoms, {args.threads} threads")
+
+def print_summary(summary: Dict[str, Any], walls: List[float], top: int) -> None:
+    """The tables of :func:`summarise`, the ``top`` largest operators first."""
+    by_category = summary["categories_ms"]
+    total = sum(by_category.values())
     print(f"run_model wall time: {1e3 * min(walls):.1f} ms per stride (best)")
-    print(f"model forward (profiled, incl. profiler overhead): {forward:.1f} ms")
+    print(
+        "model forward (profiled, incl. profiler overhead): "
+        f"{summary['forward_ms']:.1f} ms"
+    )
     print("| operators | CPU ms per stride | share |")
     print("|---|---|---|")
     for label, ms in sorted(by_category.items(), key=lambda item: -item[1]):
         print(f"| {label} | {ms:.1f} | {100 * ms / total:.0f}% |")
     print("largest operators (self CPU ms per stride, calls per stride):")
-    for ms, name, count in sorted(operators, reverse=True)[: args.top]:
+    for ms, name, count in sorted(summary["operators"], reverse=True)[:top]:
         print(f"  {ms:8.1f}  {name} ({count})")
-    if scopes:
+    if summary["scopes_ms"]:
         print("| FlashMD scope | CPU ms per stride (inclusive) |")
         print("|---|---|")
-        for name, ms in sorted(scopes.items(), key=lambda item: -item[1]):
+        for name, ms in sorted(summary["scopes_ms"].items(), key=lambda i: -i[1]):
             print(f"| {name} | {ms:.1f} |")
-    print(
-        json.dumps(
-            {
-                "system": args.system,
-                "atoms": len(atoms),
-                "threads": args.threads,
-                "wall_ms": [1e3 * w for w in walls],
-                "forward_ms": forward,
-                "categories_ms": by_category,
-                "scopes_ms": scopes,
-            }
-        )
+
+
+def main() -> None:
+    """Profile the model on the system, print the tables and the JSON line."""
+    args = parse_arguments()
+    torch.set_num_threads(args.threads)
+    atoms = inference_system(args.system, Path(args.workdir))
+    walls, events = profile_strides(stride_call(args.model, atoms), args.strides)
+    summary = summarise(events, args.strides)
+    print(f"system {args.system}, {len(atoms)} atoms, {args.threads} threads")
+    print_summary(summary, walls, args.top)
+    record = {key: value for key, value in summary.items() if key != "operators"}
+    record.update(
+        system=args.system,
+        atoms=len(atoms),
+        threads=args.threads,
+        wall_ms=[1e3 * w for w in walls],
     )
+    print(json.dumps(record))
 
 
 if __name__ == "__main__":

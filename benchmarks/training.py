@@ -31,11 +31,12 @@ from common import (
     HERE,
     IMPLEMENTATIONS,
     TIMESTEP_FS,
-    aluminium_pairs,
     environment,
     load_average,
     machine,
+    round_order,
 )
+from systems import aluminium_pairs
 
 
 OPTIONS = """\
@@ -115,6 +116,9 @@ def train(
 def summarize(
     records: Dict[str, List[Dict[str, Any]]], structures: int, atoms: int
 ) -> Dict[str, Any]:
+    """Per implementation: median seconds per epoch (the first excluded),
+    structures and atoms per second, median validation RMSEs; and the speed-up
+    built-in / ours."""
     summary: Dict[str, Any] = {}
     for implementation, runs in records.items():
         # seconds per epoch after the first (the first compiles and warms up)
@@ -139,7 +143,8 @@ def summarize(
     return summary
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
+    """Command-line options; ``--quick`` sets smaller defaults."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--epochs", type=int, default=None)
@@ -150,45 +155,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default=str(HERE / "work"))
     args = parser.parse_args()
+    args.epochs = args.epochs or (3 if args.quick else 4)
+    args.rounds = args.rounds or (1 if args.quick else 2)
+    args.train_pairs = args.train_pairs or (96 if args.quick else 160)
+    return args
 
-    epochs = args.epochs or (3 if args.quick else 4)
-    rounds = args.rounds or (1 if args.quick else 2)
-    num_train = args.train_pairs or (96 if args.quick else 160)
-    workdir = Path(args.workdir) / "training"
-    started = datetime.datetime.now().astimezone()
-    print(f"{started.isoformat(timespec='seconds')}, load {load_average()}")
 
-    # one trajectory: the first pairs train, the last ones validate
-    data = workdir / f"pairs-{num_train}-{args.validation_pairs}"
+def prepare_pairs(data: Path, num_train: int, num_validation: int) -> int:
+    """``train.extxyz`` and ``validation.extxyz`` in ``data``: EMT Al pairs at a
+    16 fs stride, one every 4 fs of one trajectory, the first ``num_train`` to
+    train and the last ``num_validation`` to validate (cached). Returns the number
+    of atoms per structure."""
+    import ase.io
+
     train_file, validation_file = data / "train.extxyz", data / "validation.extxyz"
     if not (train_file.exists() and validation_file.exists()):
-        import ase.io
-
         everything = data / "all.extxyz"
-        aluminium_pairs(everything, num_train + args.validation_pairs, 16, 4)
+        aluminium_pairs(everything, num_train + num_validation, 16, 4)
         frames = ase.io.read(everything, ":")
         ase.io.write(train_file, frames[:num_train])
         ase.io.write(validation_file, frames[num_train:])
-    atoms = 32
-    options = data / f"options-{epochs}.yaml"
-    options.write_text(
-        OPTIONS.format(
-            timestep=int(TIMESTEP_FS),
-            batch_size=args.batch_size,
-            epochs=epochs,
-            train=train_file,
-            validation=validation_file,
-        )
-    )
+    return len(ase.io.read(train_file, 0))
 
+
+def run_rounds(
+    options: Path, workdir: Path, rounds: int, epochs: int, threads: int
+) -> Dict[str, List[Dict[str, Any]]]:
+    """Train both implementations ``rounds`` times, alternating which goes first;
+    the records of :func:`train` per implementation."""
     records: Dict[str, List[Dict[str, Any]]] = {name: [] for name in IMPLEMENTATIONS}
     for round_index in range(rounds):
-        order = list(IMPLEMENTATIONS)
-        if round_index % 2 == 1:
-            order.reverse()
-        for implementation in order:
+        for implementation in round_order(round_index):
             rundir = workdir / f"{implementation}-{epochs}ep-round{round_index}"
-            record = train(implementation, options, rundir, args.threads, 3600)
+            record = train(implementation, options, rundir, threads, 3600)
             records[implementation].append(record)
             stamps = record["epoch_stamps"]
             epoch_s = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
@@ -198,13 +197,55 @@ def main() -> None:
                 f"(load {record['load']})",
                 flush=True,
             )
-    summary = summarize(records, num_train, atoms)
+    return records
+
+
+def markdown(summary: Dict[str, Any]) -> str:
+    """Throughput and validation errors of both implementations, as a table."""
+    ours, builtin = summary["ours"], summary["builtin"]
+    lines = [
+        "| | ours | built-in | ratio |",
+        "|---|---|---|---|",
+        f"| structures/s | {ours['structures_per_s']:.2f} "
+        f"| {builtin['structures_per_s']:.2f} | {summary['speedup']:.2f} |",
+        f"| atoms/s | {ours['atoms_per_s']:.0f} | {builtin['atoms_per_s']:.0f} "
+        f"| {summary['speedup']:.2f} |",
+    ]
+    for name, unit in (("position", "A"), ("momentum", "(eV*u)^(1/2)")):
+        a, b = ours["validation_rmse"][name], builtin["validation_rmse"][name]
+        lines.append(
+            f"| validation {name} RMSE ({unit}) | {a:.4g} | {b:.4g} | {b / a:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Prepare the pairs, train both implementations, write ``training.json`` and
+    print the table."""
+    args = parse_arguments()
+    workdir = Path(args.workdir) / "training"
+    started = datetime.datetime.now().astimezone()
+    print(f"{started.isoformat(timespec='seconds')}, load {load_average()}")
+    data = workdir / f"pairs-{args.train_pairs}-{args.validation_pairs}"
+    atoms = prepare_pairs(data, args.train_pairs, args.validation_pairs)
+    options = data / f"options-{args.epochs}.yaml"
+    options.write_text(
+        OPTIONS.format(
+            timestep=int(TIMESTEP_FS),
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            train=data / "train.extxyz",
+            validation=data / "validation.extxyz",
+        )
+    )
+    records = run_rounds(options, workdir, args.rounds, args.epochs, args.threads)
+    summary = summarize(records, args.train_pairs, atoms)
     results = {
         "date": started.isoformat(timespec="seconds"),
         "machine": machine(),
         "threads": args.threads,
-        "epochs": epochs,
-        "train_pairs": num_train,
+        "epochs": args.epochs,
+        "train_pairs": args.train_pairs,
         "validation_pairs": args.validation_pairs,
         "batch_size": args.batch_size,
         "atoms_per_structure": atoms,
@@ -213,20 +254,8 @@ def main() -> None:
         "environment": {"OMP_NUM_THREADS": str(args.threads)},
     }
     (workdir / "training.json").write_text(json.dumps(results, indent=2))
+    print(markdown(summary))
     ours, builtin = summary["ours"], summary["builtin"]
-    print("| | ours | built-in | ratio |")
-    print("|---|---|---|---|")
-    print(
-        f"| structures/s | {ours['structures_per_s']:.2f} "
-        f"| {builtin['structures_per_s']:.2f} | {summary['speedup']:.2f} |"
-    )
-    print(
-        f"| atoms/s | {ours['atoms_per_s']:.0f} | {builtin['atoms_per_s']:.0f} "
-        f"| {summary['speedup']:.2f} |"
-    )
-    for name, unit in (("position", "A"), ("momentum", "(eV*u)^(1/2)")):
-        a, b = ours["validation_rmse"][name], builtin["validation_rmse"][name]
-        print(f"| validation {name} RMSE ({unit}) | {a:.4g} | {b:.4g} | {b / a:.2f} |")
     print(f"loads: ours {ours['loads']}, built-in {builtin['loads']}")
 
 

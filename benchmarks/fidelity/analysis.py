@@ -7,7 +7,6 @@ Every function takes a :class:`systems.Trajectory` (positions in A, momenta in
 from typing import Dict, List, Tuple
 
 import ase.data
-import ase.units
 import numpy as np
 from systems import Trajectory
 
@@ -28,28 +27,18 @@ def symbols(trajectory: Trajectory) -> List[str]:
 
 
 def element_temperatures(trajectory: Trajectory) -> Dict[str, np.ndarray]:
-    """Instantaneous temperature of each element in each frame, K.
+    """Instantaneous temperature of each element in each frame, K, in the order of
+    :func:`symbols`: the package's one definition
+    (``metatrain_flashmd.observables.temperature.element_temperatures``), with the
+    total momentum fixed (every run here keeps it at zero), so that
+    element e has 3 N_e - 3 M_e / M degrees of freedom (M_e: mass of its atoms, M:
+    total mass)."""
+    from metatrain_flashmd.observables.temperature import element_temperatures
 
-    The centre of mass is at rest (3N - 3 degrees of freedom). The constraint
-    sum_i m_i v_i = 0 takes from element e the share M_e / M of its 3 degrees of
-    freedom (M_e: mass of the element's atoms, M: total mass), so element e has
-    3 N_e - 3 M_e / M degrees of freedom.
-    """
-    kinetic = 0.5 * np.sum(trajectory.momenta**2, axis=2) / trajectory.masses
-    total_mass = trajectory.masses.sum()
-    result = {}
-    for symbol in symbols(trajectory):
-        mask = trajectory.numbers == ase.data.atomic_numbers[symbol]
-        dof = 3 * mask.sum() - 3 * trajectory.masses[mask].sum() / total_mass
-        result[symbol] = 2 * kinetic[:, mask].sum(axis=1) / (dof * ase.units.kB)
-    return result
-
-
-def total_temperature(trajectory: Trajectory) -> np.ndarray:
-    """Instantaneous temperature (3N - 3 degrees of freedom) per frame, K."""
-    kinetic = 0.5 * np.sum(trajectory.momenta**2 / trajectory.masses[:, None], (1, 2))
-    dof = 3 * (len(trajectory.numbers) - 1)
-    return 2 * kinetic / (dof * ase.units.kB)
+    by_symbol = element_temperatures(
+        trajectory.numbers, trajectory.masses, trajectory.momenta, momentum_fixed=True
+    )
+    return {symbol: by_symbol[symbol] for symbol in symbols(trajectory)}
 
 
 def _frame_stride(trajectory: Trajectory, every_fs: float) -> int:

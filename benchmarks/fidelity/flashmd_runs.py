@@ -19,13 +19,13 @@ reference EMT run and as long as it:
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import ase
 import ase.io
 import numpy as np
 from ase.calculators.emt import EMT
-from systems import Trajectory
+from systems import Frame, Trajectory, trajectory_from_frames
 
 
 RUN_KINDS = (
@@ -40,6 +40,8 @@ RUN_KINDS = (
 ``nvt_bussi`` and ``nve_equipartition`` only run for the systems given a time
 constant for them (``Settings.strong_thermostat_fs``, ``Settings.bussi_fs``,
 ``Settings.equipartition_fs``)."""
+NVE_KINDS = ("nve", "nve_rescaled", "nve_equipartition")
+"""The run kinds without a thermostat."""
 RUN_SEEDS = {
     "nvt": 11,
     "nve": 12,
@@ -77,7 +79,7 @@ def make_dynamics(
             rng=rng,
             device="cpu",
         )
-    if kind not in ("nve", "nve_rescaled", "nve_equipartition"):
+    if kind not in NVE_KINDS:
         raise ValueError(f"unknown run kind '{kind}'")
     exchange = None
     if kind == "nve_equipartition":
@@ -118,53 +120,66 @@ def run_flashmd(
     energy = kind.startswith("nve")
     atoms.calc = EMT() if energy else None
     dynamics = make_dynamics(kind, atoms, model, temperature_K, time_constant_fs, rng)
-    stride_fs = dynamics.model_timestep_fs
-    steps = int(duration_fs // stride_fs)
-    frames = []
-    note = ""
-    stride_wall = 0.0
-
-    def record() -> None:
-        potential = atoms.get_potential_energy() if energy else np.nan
-        frames.append(
-            (
-                len(frames) * stride_fs,
-                atoms.get_positions(),
-                atoms.get_momenta(),
-                potential,
-            )
-        )
-
-    record()
-    for _ in range(steps):
-        begin = time.perf_counter()
-        try:
-            dynamics.step()
-        except Exception as error:  # noqa: BLE001 - recorded, the run stops
-            note = f"stopped after {len(frames) - 1} strides: {error}"[:300]
-            break
-        stride_wall += time.perf_counter() - begin
-        record()
-        if not atoms.get_temperature() < RUNAWAY_FACTOR * temperature_K:
-            note = (
-                f"stopped after {len(frames) - 1} strides: temperature "
-                f"{atoms.get_temperature():.0f} K (runaway)"
-            )
-            break
-    return Trajectory(
-        time_fs=np.array([f[0] for f in frames], dtype=float),
-        positions=np.array([f[1] for f in frames]),
-        momenta=np.array([f[2] for f in frames]),
-        potential_energy=np.array([f[3] for f in frames], dtype=float),
-        numbers=atoms.numbers.copy(),
-        masses=atoms.get_masses(),
-        cell=atoms.cell.array.copy(),
-        wall_s=stride_wall,
+    strides = int(duration_fs // dynamics.model_timestep_fs)
+    frames = [_frame(atoms, 0.0, energy)]
+    limit_K = RUNAWAY_FACTOR * temperature_K
+    wall, note = _advance(dynamics, atoms, strides, frames, energy, limit_K)
+    return trajectory_from_frames(
+        frames,
+        atoms,
+        wall_s=wall,
         note=note,
         time_constant_fs=(
             float("nan") if kind in ("nve", "nve_rescaled") else time_constant_fs
         ),
     )
+
+
+def _frame(atoms: ase.Atoms, time_fs: float, energy: bool) -> Frame:
+    """The current frame of ``atoms``, with the potential energy if ``energy``
+    (NaN otherwise)."""
+    potential = atoms.get_potential_energy() if energy else np.nan
+    return (time_fs, atoms.get_positions(), atoms.get_momenta(), potential)
+
+
+def _advance(
+    dynamics: object,
+    atoms: ase.Atoms,
+    strides: int,
+    frames: List[Frame],
+    energy: bool,
+    limit_K: float,
+) -> Tuple[float, str]:
+    """Make up to ``strides`` strides of ``dynamics`` (moving ``atoms``), adding a
+    frame to ``frames`` after each; stop early at an error of the integrator or
+    when the temperature (the package's definition) is not below ``limit_K``.
+
+    :return: the wall-clock time of the strides (s), and why the run stopped
+        early ("" if it did not).
+    """
+    from metatrain_flashmd.observables.temperature import (
+        momentum_is_fixed,
+        temperature,
+    )
+
+    stride_fs = dynamics.model_timestep_fs
+    fixed = momentum_is_fixed(atoms)
+    wall = 0.0
+    for _ in range(strides):
+        begin = time.perf_counter()
+        try:
+            dynamics.step()
+        except Exception as error:  # noqa: BLE001 - recorded, the run stops
+            return wall, f"stopped after {len(frames) - 1} strides: {error}"[:300]
+        wall += time.perf_counter() - begin
+        frames.append(_frame(atoms, len(frames) * stride_fs, energy))
+        now_K = float(temperature(atoms.get_momenta(), atoms.get_masses(), fixed))
+        if not now_K < limit_K:
+            return wall, (
+                f"stopped after {len(frames) - 1} strides: temperature "
+                f"{now_K:.0f} K (runaway)"
+            )
+    return wall, ""
 
 
 def model_path(work: Path, stride_fs: int) -> Optional[Path]:

@@ -1,27 +1,48 @@
-"""Analysis of the runs of one benchmark, PNG plots and the results table.
+"""Analysis of the runs of the fidelity benchmark, and its report ``RESULTS.md``.
 
 :func:`analyse_system` reads the reference and FlashMD trajectories of a system and
-returns every figure of merit; :func:`plot_system` draws its RDFs, per-element
-temperatures, VACFs and NVE energies; :func:`results_markdown` turns the figures of
-all systems into the tables written into ``README.md`` between the markers
-:data:`START` and :data:`END`.
+returns every figure of merit; :func:`results_markdown` turns the figures of all
+systems into ``RESULTS.md`` (targets and verdicts, every run, speed, wall times,
+the plots of :mod:`plots`). ``run_fidelity.py``'s report stage writes it, and so
+does this script from a run directory of that one::
+
+    python benchmarks/fidelity/report.py                        # work/full -> here
+    python benchmarks/fidelity/report.py --workdir benchmarks/fidelity/work/quick \\
+        --out benchmarks/fidelity/work/quick/report
 """
 
+import argparse
 import datetime
 import json
+import logging
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import analysis
-import flashmd_runs
-import numpy as np
-import systems
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # these scripts and the shared ones
+
+import analysis  # noqa: E402
+import cases  # noqa: E402
+import flashmd_runs  # noqa: E402
+import numpy as np  # noqa: E402
+import plots  # noqa: E402
+import systems  # noqa: E402
+from flashmd_runs import NVE_KINDS  # noqa: E402
 
 
-START = "<!-- results:start (written by run_fidelity.py --stages report) -->"
-END = "<!-- results:end -->"
+ROOT = HERE.parents[1]
+"""The checkout's root."""
+DEFAULT_WORKDIR = HERE / "work" / "full"
+"""Run directory of ``run_fidelity.py`` with its default ``--workdir``."""
+RESULTS = "RESULTS.md"
+"""Name of the generated report."""
+SETTINGS = "settings.json"
+"""File of a run directory holding the settings its runs were made with."""
+LOG = logging.getLogger("fidelity")
 TEMPERATURE_TOLERANCE = 0.03
 """Per-element mean temperatures: within 3% of the target (NVT) or of each other
 (NVE)."""
@@ -80,7 +101,7 @@ def analyse_run(
     return result
 
 
-def analyse_system(system: systems.System, work: Path) -> Optional[Dict[str, Any]]:
+def analyse_system(system: cases.System, work: Path) -> Optional[Dict[str, Any]]:
     """Every figure of one system (``None`` before its reference run exists): the
     reference run, its RDF noise floor (first half against second half), and the
     FlashMD runs of each trained stride."""
@@ -127,198 +148,6 @@ def _frames(trajectory: systems.Trajectory, window: slice) -> systems.Trajectory
         masses=trajectory.masses,
         cell=trajectory.cell,
     )
-
-
-# ---------------------------------------------------------------------------------
-#  plots
-# ---------------------------------------------------------------------------------
-
-RUN_STYLES = {
-    "nvt": "-",
-    "nvt_strong": "-.",
-    "nvt_bussi": (0, (1, 1, 3, 1)),
-    "nve": "--",
-    "nve_rescaled": ":",
-    "nve_equipartition": (0, (5, 1, 1, 1)),
-}
-NVE_KINDS = ("nve", "nve_rescaled", "nve_equipartition")
-STRIDE_COLOURS = {16: "tab:blue", 32: "tab:orange", 64: "tab:green"}
-
-
-def _pyplot() -> Any:
-    """matplotlib's pyplot with a file-only backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure: Any, path: Path) -> None:
-    """Write a small PNG (the plots are committed: each must stay under 300 KB)."""
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    _pyplot().close(figure)
-
-
-def plot_rdfs(result: Dict[str, Any], path: Path) -> None:
-    """Reference RDFs against the FlashMD NVT and NVE ones, one panel per pair."""
-    plt = _pyplot()
-    reference = result["reference"]["rdf"]
-    keys = [key for key in reference if key != "r"]
-    figure, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4))
-    axes = np.atleast_1d(axes)
-    for axis, key in zip(axes, keys):
-        axis.plot(reference["r"], reference[key], "k-", lw=2.2, label="EMT reference")
-        for stride, runs in result["strides"].items():
-            for kind in flashmd_runs.RUN_KINDS:
-                if kind in runs:
-                    axis.plot(
-                        runs[kind]["rdf"]["r"],
-                        runs[kind]["rdf"][key],
-                        linestyle=RUN_STYLES[kind],
-                        color=STRIDE_COLOURS[stride],
-                        lw=1.1,
-                        label=f"FlashMD {stride} fs {kind.upper()}",
-                    )
-        axis.set_xlabel("r (A)")
-        axis.set_ylabel(f"g(r) {key}")
-        axis.set_xlim(1.8, analysis.RDF_MAX_A)
-    axes[0].legend(fontsize=7)
-    figure.suptitle(result["system"].label)
-    _save(figure, path)
-
-
-def plot_temperatures(result: Dict[str, Any], work: Path, path: Path) -> None:
-    """Per-element temperature traces (100 fs running means) of the reference and
-    of each FlashMD run (one panel per run kind that ran), and their
-    distributions."""
-    plt = _pyplot()
-    system = result["system"]
-    ran = {kind for runs in result["strides"].values() for kind in runs}
-    kinds = ["reference", *[k for k in flashmd_runs.RUN_KINDS if k in ran]]
-    figure, axes = plt.subplots(2, len(kinds), figsize=(3.6 * len(kinds), 5.6))
-    styles = ["-", "--", ":"]
-    for column, kind in enumerate(kinds):
-        runs = [("EMT", work / "reference-nve.npz", "black")]
-        if kind != "reference":
-            runs = [
-                (
-                    f"{stride} fs",
-                    work / f"stride{stride}" / f"flashmd-{kind}.npz",
-                    colour,
-                )
-                for stride, colour in STRIDE_COLOURS.items()
-                if (work / f"stride{stride}" / f"flashmd-{kind}.npz").exists()
-            ]
-        for label, run_path, colour in runs:
-            trajectory = systems.load_trajectory(run_path)
-            temperatures = analysis.element_temperatures(trajectory)
-            window = max(1, int(round(100 / trajectory.frame_interval_fs)))
-            window = min(window, len(trajectory.time_fs))  # runs stopped early
-            for (symbol, values), style in zip(temperatures.items(), styles):
-                smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-                times = trajectory.time_fs[window - 1 :] / 1000
-                axes[0, column].plot(
-                    times,
-                    smooth,
-                    style,
-                    color=colour,
-                    lw=0.8,
-                    label=f"{label} {symbol}",
-                )
-                axes[1, column].hist(
-                    values,
-                    bins=40,
-                    histtype="step",
-                    density=True,
-                    color=colour,
-                    linestyle=style,
-                    label=f"{label} {symbol}",
-                )
-        axes[0, column].axhline(system.temperature, color="grey", lw=0.6)
-        axes[0, column].set_title(kind if kind == "reference" else f"FlashMD {kind}")
-        axes[0, column].set_xlabel("t (ps)")
-        axes[0, column].set_ylabel("T (K), 100 fs mean")
-        axes[1, column].set_xlabel("instantaneous T (K)")
-        axes[0, column].legend(fontsize=6)
-    _save(figure, path)
-
-
-def plot_vacf(result: Dict[str, Any], path: Path) -> None:
-    """Normalised VACF of each element: reference (every 4 fs) against FlashMD NVE
-    (bare and rescaled) and NVT (one point per stride)."""
-    plt = _pyplot()
-    reference = result["reference"]["vacf"]
-    names = [key for key in reference if key != "t"]
-    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4))
-    axes = np.atleast_1d(axes)
-    for axis, symbol in zip(axes, names):
-        axis.plot(reference["t"], reference[symbol], "k-", lw=1.8, label="EMT")
-        for stride, runs in result["strides"].items():
-            for kind in ("nve", "nve_rescaled", "nvt"):
-                if kind in runs:
-                    vacf = runs[kind]["vacf"]
-                    axis.plot(
-                        vacf["t"],
-                        vacf[symbol],
-                        marker="o",
-                        linestyle=RUN_STYLES[kind],
-                        ms=3,
-                        color=STRIDE_COLOURS[stride],
-                        lw=0.9,
-                        label=f"{stride} fs {kind.upper()}",
-                    )
-        axis.axhline(0, color="grey", lw=0.5)
-        axis.set_xlim(0, 600)
-        axis.set_xlabel("t (fs)")
-        axis.set_ylabel(f"VACF {symbol}")
-    axes[0].legend(fontsize=7)
-    figure.suptitle(result["system"].label)
-    _save(figure, path)
-
-
-def plot_energy(result: Dict[str, Any], work: Path, path: Path) -> None:
-    """Total energy per atom against time in NVE: reference, FlashMD without and
-    with rescaling."""
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(5.5, 3.4))
-    reference = systems.load_trajectory(work / "reference-nve.npz")
-    axis.plot(
-        reference.time_fs / 1000, analysis.total_energy(reference), "k-", label="EMT"
-    )
-    for stride, colour in STRIDE_COLOURS.items():
-        for kind in NVE_KINDS:
-            run_path = work / f"stride{stride}" / f"flashmd-{kind}.npz"
-            if run_path.exists():
-                run = systems.load_trajectory(run_path)
-                axis.plot(
-                    run.time_fs / 1000,
-                    analysis.total_energy(run),
-                    linestyle=RUN_STYLES[kind],
-                    color=colour,
-                    label=f"{stride} fs {kind}",
-                )
-    axis.set_xlabel("t (ps)")
-    axis.set_ylabel("E_tot - E_tot(0) (meV/atom)")
-    axis.legend(fontsize=7)
-    axis.set_title(result["system"].label)
-    _save(figure, path)
-
-
-def plot_system(result: Dict[str, Any], work: Path, directory: Path) -> List[Path]:
-    """All plots of one system, as ``<kind>-<system>.png`` in ``directory``."""
-    name = result["system"].name
-    paths = [
-        directory / f"{kind}-{name}.png"
-        for kind in ("rdf", "temperature", "vacf", "energy")
-    ]
-    plot_rdfs(result, paths[0])
-    plot_temperatures(result, work, paths[1])
-    plot_vacf(result, paths[2])
-    plot_energy(result, work, paths[3])
-    return paths
 
 
 # ---------------------------------------------------------------------------------
@@ -382,7 +211,7 @@ def fidelity_rows(result: Dict[str, Any]) -> List[str]:
     reference = result["reference"]
     rows = [
         f"| {system.name} | 1 (EMT) | NVE | {reference['simulated_ps']:.1f} | "
-        f"{_temperatures_text(reference['temperatures'])} | "
+        f"{_temperatures_text(reference['temperatures'])} | - | "
         f"noise {reference['rdf_noise']:.3f} | - | "
         f"{reference['diffusion']['D_A2_per_ps']:.2g} | "
         f"{reference['drift_meV_atom_ps']:.3g} | |"
@@ -411,86 +240,128 @@ def fidelity_rows(result: Dict[str, Any]) -> List[str]:
 
 def target_rows(result: Dict[str, Any]) -> List[str]:
     """One row per target and (system, stride): measured value and verdict."""
-    system = result["system"]
-    target = system.temperature
-    reference = result["reference"]
-    diffuses = reference["diffusion"]["msd_half_A2"] > analysis.DIFFUSION_THRESHOLD_A2
     rows = []
     for stride, runs in result["strides"].items():
-        label = f"{system.name}, {stride} fs"
-        for kind in ("nvt", "nvt_strong", "nvt_bussi"):
-            if kind not in runs:
-                continue
-            thermostat = "Bussi" if kind == "nvt_bussi" else "Langevin"
-            temperatures = runs[kind]["temperatures"]
-            worst = max(abs(v["mean"] / target - 1) for v in temperatures.values())
+        label = f"{result['system'].name}, {stride} fs"
+        rows += _nvt_temperature_rows(result["system"].temperature, runs, label)
+        rows += _nve_temperature_rows(result["reference"], runs, label)
+        rows += _rdf_rows(runs, label)
+        rows += _diffusion_rows(result, runs, label)
+    rows += _speed_target_rows(result)
+    return rows
+
+
+def _nvt_temperature_rows(
+    target_K: float, runs: Dict[str, Any], label: str
+) -> List[str]:
+    """Thermostatted runs: each element's mean temperature within 3% of the
+    thermostat's ``target_K``."""
+    rows = []
+    for kind in ("nvt", "nvt_strong", "nvt_bussi"):
+        if kind not in runs:
+            continue
+        thermostat = "Bussi" if kind == "nvt_bussi" else "Langevin"
+        temperatures = runs[kind]["temperatures"]
+        worst = max(abs(v["mean"] / target_K - 1) for v in temperatures.values())
+        rows.append(
+            f"| NVT per-element mean T within 3% of {target_K:.0f} K "
+            f"({thermostat} {runs[kind]['time_constant_fs']:g} fs) | {label} | "
+            f"worst {100 * worst:.1f}% ({_temperatures_text(temperatures)}) | "
+            f"{_verdict(worst <= TEMPERATURE_TOLERANCE)} |"
+        )
+    return rows
+
+
+def _nve_temperature_rows(
+    reference: Dict[str, Any], runs: Dict[str, Any], label: str
+) -> List[str]:
+    """NVE runs: the elements' mean temperatures within 3% of each other; then,
+    without a target, each element's mean temperature against the EMT NVE run's
+    from the same start, in %."""
+    spreads, against = [], []
+    for kind in NVE_KINDS:
+        if kind not in runs:
+            continue
+        temperatures = runs[kind]["temperatures"]
+        spread = _spread(temperatures)
+        text = "single element" if spread is None else f"{100 * spread:.1f}%"
+        ok = None if spread is None else spread <= TEMPERATURE_TOLERANCE
+        name = kind
+        if kind == "nve_equipartition":
+            name += f" ({runs[kind]['time_constant_fs']:g} fs)"
+        spreads.append(
+            f"| {name} per-element mean T within 3% of each other | {label} | "
+            f"{text} ({_temperatures_text(temperatures)}) | "
+            f"{_run_verdict(kind, ok)} |"
+        )
+        pieces = []
+        for symbol, value in temperatures.items():
+            ratio = value["mean"] / reference["temperatures"][symbol]["mean"]
+            pieces.append(f"{symbol} {100 * (ratio - 1):+.1f}%")
+        against.append(
+            f"| (no target) {kind} mean T against the EMT NVE run from the "
+            f"same start | {label} | {', '.join(pieces)} | - |"
+        )
+    return spreads + against
+
+
+def _rdf_rows(runs: Dict[str, Any], label: str) -> List[str]:
+    """Every run: total and partial RDF differences below 0.05."""
+    rows = []
+    for kind in flashmd_runs.RUN_KINDS:
+        if kind in runs:
+            worst = max(runs[kind]["rdf_difference"].values())
             rows.append(
-                f"| NVT per-element mean T within 3% of {target:.0f} K "
-                f"({thermostat} {runs[kind]['time_constant_fs']:g} fs) | {label} | "
-                f"worst {100 * worst:.1f}% ({_temperatures_text(temperatures)}) | "
-                f"{_verdict(worst <= TEMPERATURE_TOLERANCE)} |"
+                f"| RDF difference < 0.05 ({kind}) | {label} | "
+                f"{_worst_rdf(runs[kind])} | "
+                f"{_run_verdict(kind, worst < RDF_TOLERANCE)} |"
             )
-        for kind in NVE_KINDS:
-            if kind not in runs:
-                continue
-            spread = _spread(runs[kind]["temperatures"])
-            text = "single element" if spread is None else f"{100 * spread:.1f}%"
-            ok = None if spread is None else spread <= TEMPERATURE_TOLERANCE
-            name = kind
-            if kind == "nve_equipartition":
-                name += f" ({runs[kind]['time_constant_fs']:g} fs)"
-            rows.append(
-                f"| {name} per-element mean T within 3% of each other | {label} | "
-                f"{text} ({_temperatures_text(runs[kind]['temperatures'])}) | "
-                f"{_run_verdict(kind, ok)} |"
-            )
-        for kind in NVE_KINDS:
-            if kind in runs:
-                pieces = []
-                for symbol, value in runs[kind]["temperatures"].items():
-                    ref = reference["temperatures"][symbol]["mean"]
-                    pieces.append(f"{symbol} {100 * (value['mean'] / ref - 1):+.1f}%")
-                rows.append(
-                    f"| (no target) {kind} mean T against the EMT NVE run from the "
-                    f"same start | {label} | {', '.join(pieces)} | - |"
-                )
-        for kind in flashmd_runs.RUN_KINDS:
-            if kind in runs:
-                worst = max(runs[kind]["rdf_difference"].values())
-                rows.append(
-                    f"| RDF difference < 0.05 ({kind}) | {label} | "
-                    f"{_worst_rdf(runs[kind])} | "
-                    f"{_run_verdict(kind, worst < RDF_TOLERANCE)} |"
-                )
-        for kind in flashmd_runs.RUN_KINDS:
-            if kind not in runs or (kind != "nve" and not diffuses):
-                continue
-            # thermostatted runs against the EMT run with the same bath, if made
-            langevin = kind in ("nvt", "nvt_strong")
-            same_bath = langevin and "reference_nvt" in result
-            if same_bath and not np.isclose(
-                runs[kind]["time_constant_fs"],
-                result["reference_nvt"]["time_constant_fs"],
-            ):
-                continue
-            source = result["reference_nvt"] if same_bath else reference
-            name = "the EMT Langevin run" if same_bath else "reference"
-            d_ref = source["diffusion"]["D_A2_per_ps"]
-            d_run = runs[kind]["diffusion"]["D_A2_per_ps"]
-            ok = abs(d_run / d_ref - 1) <= DIFFUSION_TOLERANCE if diffuses else None
-            rows.append(
-                f"| D within 20% of {name} ({kind}) | {label} | {d_run:.2g} vs "
-                f"{d_ref:.2g} A^2/ps (reference MSD "
-                f"{reference['diffusion']['msd_half_A2']:.2g} A^2: "
-                f"{'diffusing' if diffuses else 'not diffusing'}) | "
-                f"{_run_verdict(kind, ok)} |"
-            )
-    speed = speed_figures(result)
-    for stride, figures in speed.items():
+    return rows
+
+
+def _diffusion_rows(
+    result: Dict[str, Any], runs: Dict[str, Any], label: str
+) -> List[str]:
+    """Diffusion coefficient within 20% of the reference's, where the system
+    diffuses (and for the bare NVE run, shown without a verdict, always): the
+    Langevin runs against the EMT Langevin run with the same bath if there is one,
+    the others against EMT NVE."""
+    reference = result["reference"]
+    msd = reference["diffusion"]["msd_half_A2"]
+    diffuses = msd > analysis.DIFFUSION_THRESHOLD_A2
+    rows = []
+    for kind in flashmd_runs.RUN_KINDS:
+        if kind not in runs or (kind != "nve" and not diffuses):
+            continue
+        same_bath = kind in ("nvt", "nvt_strong") and "reference_nvt" in result
+        if same_bath and not np.isclose(
+            runs[kind]["time_constant_fs"], result["reference_nvt"]["time_constant_fs"]
+        ):
+            continue
+        source = result["reference_nvt"] if same_bath else reference
+        name = "the EMT Langevin run" if same_bath else "reference"
+        d_ref = source["diffusion"]["D_A2_per_ps"]
+        d_run = runs[kind]["diffusion"]["D_A2_per_ps"]
+        ok = abs(d_run / d_ref - 1) <= DIFFUSION_TOLERANCE if diffuses else None
+        rows.append(
+            f"| D within 20% of {name} ({kind}) | {label} | {d_run:.2g} vs "
+            f"{d_ref:.2g} A^2/ps (reference MSD {msd:.2g} A^2: "
+            f"{'diffusing' if diffuses else 'not diffusing'}) | "
+            f"{_run_verdict(kind, ok)} |"
+        )
+    return rows
+
+
+def _speed_target_rows(result: Dict[str, Any]) -> List[str]:
+    """Speed-up over the PET MLIP at 1 fs of at least 60x at 32 fs strides (the
+    other strides shown without a verdict)."""
+    rows = []
+    for stride, figures in speed_figures(result).items():
         ok = figures["vs_mlip"] >= SPEEDUP_TARGET if stride == 32 else None
         rows.append(
             f"| speedup over PET MLIP at 1 fs >= 60x (at 32 fs) | "
-            f"{system.name}, {stride} fs | {figures['vs_mlip']:.0f}x | {_verdict(ok)} |"
+            f"{result['system'].name}, {stride} fs | {figures['vs_mlip']:.0f}x | "
+            f"{_verdict(ok)} |"
         )
     return rows
 
@@ -530,83 +401,205 @@ def speed_rows(result: Dict[str, Any]) -> List[str]:
     return rows
 
 
+TARGETS_NOTE = (
+    "The targets apply to the FlashMD runs with a thermostat (`nvt`, "
+    "`nvt_strong`, `nvt_bussi`) and to NVE with energy rescaling "
+    "(`nve_rescaled`, `nve_equipartition`); the bare model's NVE run (`nve`) is "
+    "there for the energy drift without rescaling, and its figures are shown "
+    "with the side of the threshold they fall on, without a verdict."
+)
+RUNS_NOTE = (
+    "Temperatures: mean ± standard deviation of the instantaneous per-element "
+    "temperature after the first tenth of the run (K), with the standard "
+    "error of the mean from 10 blocks in brackets. Equipartition (second half "
+    "of the run): largest/smallest of the x, y, z kinetic temperatures, and "
+    "the spread (std/mean) over atoms of the time-averaged per-atom kinetic "
+    "energy. RDF: (1/r_max) "
+    "integral |g - g_ref| dr, r_max = 6 A, total (worst partial); for the "
+    "reference, the same between its two halves (noise floor). VACF: RMS "
+    "difference of the normalised VACF at the run's frame times, up to 1 ps. "
+    "D from the MSD slope (A^2/ps). Drift: linear fit of the total energy "
+    "(meV/atom/ps)."
+)
+RUNS_HEADER = (
+    "| system | stride (fs) | run | ps | T per element (K) | equipartition | "
+    "RDF diff | VACF diff | D | drift | note |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+SPEED_HEADER = (
+    "| system | stride (fs) | FlashMD ms/stride | EMT ms/fs | PET MLIP ms/fs "
+    "(energy+forces) | PET energy only (ms) | speedup vs EMT | "
+    "speedup vs MLIP |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+PLOT_TITLES = {"rdf": "RDF", "temperature": "temperature", "vacf": "VACF"}
+PLOT_TITLES["energy"] = "NVE energy"
+"""Column titles of the plot list, by :data:`plots.PLOT_KINDS`."""
+
+
 def results_markdown(results: List[Dict[str, Any]], context: Dict[str, Any]) -> str:
-    """The generated part of ``README.md``: run facts, targets, full table, speed."""
+    """The whole of ``RESULTS.md``: how it was generated, the targets, every run,
+    speed, wall times and the plots."""
     lines = [
-        START,
+        "# FlashMD fidelity benchmark: results",
+        "",
+        f"Generated by `{context['command']}` from the runs in "
+        f"`{context['workdir']}`, which `{context['pipeline']}` makes (its report "
+        "stage writes this file too); do not edit it by hand. "
+        "What the runs are and what the figures say: the fidelity benchmark's "
+        "README.md.",
         "",
         f"Generated {context['date']} on {context['machine']}; load average at "
         f"report time {context['load']}. Settings: {context['settings']}.",
         "",
-        "### Targets",
+        "## Targets",
         "",
-        "The targets apply to the FlashMD runs with a thermostat (`nvt`, "
-        "`nvt_strong`, `nvt_bussi`) and to NVE with energy rescaling "
-        "(`nve_rescaled`, `nve_equipartition`); the bare model's NVE run (`nve`) is "
-        "there for the energy drift without rescaling, and its figures are shown "
-        "with the side of the threshold they fall on, without a verdict.",
+        TARGETS_NOTE,
         "",
         "| target | case | measured | verdict |",
         "| --- | --- | --- | --- |",
+        *[row for result in results for row in target_rows(result)],
+        "",
+        "## All runs",
+        "",
+        RUNS_NOTE,
+        "",
+        RUNS_HEADER,
+        *[row for result in results for row in fidelity_rows(result)],
+        "",
+        "## Speed (one 108-atom structure, median of timed calls)",
+        "",
+        SPEED_HEADER,
+        *[row for result in results for row in speed_rows(result)],
+        "",
+        "## Wall times (s)",
+        "",
+        "```",
+        *[f"{r['system'].name}: {json.dumps(r['walltimes'])}" for r in results],
+        "```",
+        "",
+        *plot_list(results),
     ]
-    for result in results:
-        lines += target_rows(result)
-    lines += [
-        "",
-        "### All runs",
-        "",
-        "Temperatures: mean ± standard deviation of the instantaneous per-element "
-        "temperature after the first tenth of the run (K), with the standard "
-        "error of the mean from 10 blocks in brackets. Equipartition (second half "
-        "of the run): largest/smallest of the x, y, z kinetic temperatures, and "
-        "the spread (std/mean) over atoms of the time-averaged per-atom kinetic "
-        "energy. RDF: (1/r_max) "
-        "integral |g - g_ref| dr, r_max = 6 A, total (worst partial); for the "
-        "reference, the same between its two halves (noise floor). VACF: RMS "
-        "difference of the normalised VACF at the run's frame times, up to 1 ps. "
-        "D from the MSD slope (A^2/ps). Drift: linear fit of the total energy "
-        "(meV/atom/ps).",
-        "",
-        "| system | stride (fs) | run | ps | T per element (K) | equipartition | "
-        "RDF diff | VACF diff | D | drift | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for result in results:
-        lines += fidelity_rows(result)
-    lines += [
-        "",
-        "### Speed (one 108-atom structure, median of timed calls)",
-        "",
-        "| system | stride (fs) | FlashMD ms/stride | EMT ms/fs | PET MLIP ms/fs "
-        "(energy+forces) | PET energy only (ms) | speedup vs EMT | "
-        "speedup vs MLIP |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for result in results:
-        lines += speed_rows(result)
-    lines += ["", "### Wall times (s)", "", "```"]
-    for result in results:
-        lines.append(f"{result['system'].name}: {json.dumps(result['walltimes'])}")
-    lines += ["```", "", END]
     return "\n".join(lines)
 
 
-def write_readme(path: Path, generated: str) -> None:
-    """Replace the generated block of ``README.md`` (create the file if needed)."""
-    text = path.read_text() if path.exists() else f"# Fidelity\n\n{START}\n{END}\n"
-    if START not in text or END not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(head + generated + tail)
+def plot_list(results: List[Dict[str, Any]]) -> List[str]:
+    """The ``Plots`` section: a table linking each system's PNGs (written beside
+    ``RESULTS.md`` by :func:`plots.plot_system`)."""
+    lines = [
+        "## Plots",
+        "",
+        "| system | " + " | ".join(PLOT_TITLES[k] for k in plots.PLOT_KINDS) + " |",
+        "| --- |" + " --- |" * len(plots.PLOT_KINDS),
+    ]
+    for result in results:
+        name = result["system"].name
+        links = [f"[{k}-{name}.png]({k}-{name}.png)" for k in plots.PLOT_KINDS]
+        lines.append(f"| {name} | " + " | ".join(links) + " |")
+    return lines
 
 
-def context_facts(settings_text: str) -> Dict[str, Any]:
-    """Date, machine and load for the report header."""
+def context_facts(settings_text: str, workdir: Path) -> Dict[str, Any]:
+    """What the header of ``RESULTS.md`` says (but the command that writes it):
+    the run directory and the pipeline command that makes it, date (UTC), machine,
+    load and settings."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    pipeline = "python benchmarks/fidelity/run_fidelity.py"
+    if workdir.name == "quick":
+        pipeline += " --quick"
     return {
-        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "workdir": shown_path(workdir),
+        "pipeline": pipeline,
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}",
         "load": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
         "settings": settings_text,
     }
+
+
+# ---------------------------------------------------------------------------------
+#  the report of a run directory
+# ---------------------------------------------------------------------------------
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a reader of the repository would type it: relative to the
+    checkout's root when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def report_command(names: List[str], workdir: Path, directory: Path) -> str:
+    """The command of this script that rewrites the same report."""
+    parts = ["python", "benchmarks/fidelity/report.py"]
+    if workdir.resolve() != DEFAULT_WORKDIR.resolve():
+        parts += ["--workdir", shown_path(workdir)]
+    if directory.resolve() != HERE.resolve():
+        parts += ["--out", shown_path(directory)]
+    if list(names) != list(cases.SYSTEMS):
+        parts += ["--only", ",".join(names)]
+    return " ".join(parts)
+
+
+def write_report(
+    names: List[str], workdir: Path, directory: Path, settings_text: str
+) -> Path:
+    """Analyse the systems ``names`` that have a reference run in ``workdir`` (one
+    directory per system), draw their plots and write ``RESULTS.md`` in
+    ``directory`` and ``results.json`` (targets and speed) in ``workdir``.
+
+    :return: the path of ``RESULTS.md``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in names:
+        result = analyse_system(cases.SYSTEMS[name], workdir / name)
+        if result is None:
+            LOG.info(f"{name}: no reference run yet, not in the report")
+            continue
+        plots.plot_system(result, workdir / name, directory)
+        results.append(result)
+    context = context_facts(settings_text, workdir)
+    context["command"] = report_command(names, workdir, directory)
+    path = directory / RESULTS
+    path.write_text(results_markdown(results, context) + "\n")
+    summary = [
+        {
+            "system": r["system"].name,
+            "targets": target_rows(r),
+            "speed": speed_figures(r),
+        }
+        for r in results
+    ]
+    (workdir / "results.json").write_text(json.dumps(summary, indent=1))
+    return path
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Write the report of a run directory of ``run_fidelity.py``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="run directory: a folder per system (run_fidelity.py's --workdir "
+        "with full/ or quick/ below it)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="where RESULTS.md and the PNGs go"
+    )
+    parser.add_argument("--only", default=",".join(cases.SYSTEMS), help="systems")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    names = [name for name in args.only.split(",") if name]
+    unknown = [name for name in names if name not in cases.SYSTEMS]
+    if unknown:
+        raise SystemExit(f"unknown systems: {', '.join(unknown)}")
+    settings = args.workdir / SETTINGS
+    text = settings.read_text().strip() if settings.exists() else "not recorded"
+    print(write_report(names, args.workdir, args.out, text))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,14 +8,19 @@ End to end on CPU::
     python benchmarks/fidelity/run_fidelity.py --only al300,cuau600 --stages reference
 
 Every stage skips outputs that already exist, so an interrupted run resumes where it
-stopped. Generated data go to ``--workdir`` (default ``benchmarks/fidelity/work``,
-ignored by git); plots and ``README.md`` (the results table) are written next to
-this script (or to ``--report-dir``).
+stopped. Generated data go to ``full/`` or ``quick/`` in ``--workdir`` (default
+``benchmarks/fidelity/work``, ignored by git), with the settings they were made
+with (``settings.json``); the plots and ``RESULTS.md`` (the generated tables of
+figures and verdicts) are written next to this script, or to ``work/quick/report``
+with ``--quick``, or to ``--report-dir``. ``report.py`` rewrites them from a run
+directory alone.
 
 Stages, in order: ``reference`` (EMT MD), ``pairs`` (``mtt-flashmd pairs``),
 ``train`` (``mtt train``), ``refine`` (more training for the systems that need it),
 ``md`` (FlashMD MD), ``timing`` (cost per step of FlashMD, a same-size PET MLIP and
-EMT) and ``report`` (analysis, plots, table).
+EMT) and ``report`` (analysis, plots, ``RESULTS.md``). The systems that start
+from another system's model (``System.warm_start``) go through every stage after
+the others.
 """
 
 import argparse
@@ -34,8 +39,9 @@ import ase.io
 
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # these scripts and the shared ones
 
+import cases  # noqa: E402
 import systems  # noqa: E402
 
 
@@ -128,38 +134,26 @@ AL_REFINE = {
 the hardest to learn and gets a second one."""
 
 
+QUICK_MODEL = {
+    "d_pet": 16,
+    "d_head": 16,
+    "d_node": 32,
+    "d_feedforward": 32,
+    "num_heads": 2,
+    "num_gnn_layers": 1,
+    "cutoff": 4.5,
+}
+"""Model widths of the smoke test (``--quick``)."""
+
+
 def settings(quick: bool) -> Settings:
     """The full benchmark, or (``quick``) a smoke test with tiny data and model."""
-    if quick:
-        return Settings(
-            equilibration_fs=200.0,
-            train_fs=600.0,
-            train_frame_fs=4,
-            pair_spacing_fs=20,
-            run_fs=640.0,
-            reference_frame_fs=4,
-            model={
-                "d_pet": 16,
-                "d_head": 16,
-                "d_node": 32,
-                "d_feedforward": 32,
-                "num_heads": 2,
-                "num_gnn_layers": 1,
-                "cutoff": 4.5,
-            },
-            training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
-            timing_calls=3,
-            strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
-            refine={
-                "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
-                "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
-            },
-            strong_thermostat_fs={"cuau600": 25.0},
-            extra_train_fs=200.0,
-            equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
-            reference_nvt=["alliq"],
-            bussi_fs={"alliq": 100.0},
-        )
+    return quick_settings() if quick else full_settings()
+
+
+def full_settings() -> Settings:
+    """The benchmark of the README: 12 ps of training data and 20.48 ps runs per
+    system, :data:`MEDIUM_MODEL`, and the warm restarts each system needed."""
     return Settings(
         equilibration_fs=2000.0,
         train_fs=12000.0,
@@ -199,6 +193,32 @@ def settings(quick: bool) -> Settings:
     )
 
 
+def quick_settings() -> Settings:
+    """The smoke test: every stage and run kind of :func:`full_settings` on
+    600 fs of training data, 640 fs runs, :data:`QUICK_MODEL` and one epoch."""
+    return Settings(
+        equilibration_fs=200.0,
+        train_fs=600.0,
+        train_frame_fs=4,
+        pair_spacing_fs=20,
+        run_fs=640.0,
+        reference_frame_fs=4,
+        model=dict(QUICK_MODEL),
+        training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
+        timing_calls=3,
+        strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
+        refine={
+            "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
+            "cuau600wide": {"num_epochs": 1, "learning_rate": 3e-4},
+        },
+        strong_thermostat_fs={"cuau600": 25.0},
+        extra_train_fs=200.0,
+        equipartition_fs={"cuau600": 1000.0, "cuau600wide": 1000.0},
+        reference_nvt=["alliq"],
+        bussi_fs={"alliq": 100.0},
+    )
+
+
 def model_hypers(cfg: Settings, stride_fs: int) -> Dict[str, Any]:
     """Model hypers for one stride: momenta are predicted as the change over the
     stride up to 32 fs (still correlated with the input momenta in these metals),
@@ -211,7 +231,7 @@ def model_hypers(cfg: Settings, stride_fs: int) -> Dict[str, Any]:
 # ---------------------------------------------------------------------------------
 
 
-def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_reference(system: cases.System, work: Path, cfg: Settings) -> None:
     """Two independent Langevin equilibrations (seeds 1 and 2): the first starts the
     EMT NVE trajectory for training (``train-md.extxyz``), the second is the fresh
     start (``start.extxyz``) of the reference NVE run (``reference-nve.npz``) and of
@@ -222,12 +242,12 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
     train = work / "train-md.extxyz"
     if not train.exists():
         LOG.info(f"{system.name}: EMT training trajectory, {cfg.train_fs:g} fs")
-        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=1)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=1)
         result = systems.emt_nve(atoms, cfg.train_fs, cfg.train_frame_fs, train)
         record_wall(work, "reference_train_md", result.wall_s)
     start = work / "start.extxyz"
     if not start.exists():
-        atoms = systems.equilibrated_start(system, cfg.equilibration_fs, seed=2)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=2)
         ase.io.write(start.with_name("start.partial.extxyz"), atoms)
         os.replace(start.with_name("start.partial.extxyz"), start)
     reference = work / "reference-nve.npz"
@@ -256,10 +276,8 @@ def stage_reference(system: systems.System, work: Path, cfg: Settings) -> None:
         if extra.exists():
             continue
         LOG.info(f"{system.name}: extra EMT training trajectory from {temperatures}")
-        atoms = systems.equilibrated_start(
-            system, cfg.equilibration_fs, seed=10 + index
-        )
-        atoms = systems.with_element_temperatures(atoms, temperatures)
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, seed=10 + index)
+        atoms = cases.with_element_temperatures(atoms, temperatures)
         result = systems.emt_nve(atoms, cfg.extra_train_fs, cfg.train_frame_fs, extra)
         record_wall(work, f"reference_extra{index}", result.wall_s)
 
@@ -309,7 +327,7 @@ def run_command(command: List[str], cwd: Path, log: Path) -> float:
     return time.perf_counter() - begin
 
 
-def stage_pairs(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_pairs(system: cases.System, work: Path, cfg: Settings) -> None:
     """``mtt-flashmd pairs`` for each stride: pairs of training-trajectory frames
     one stride apart, starting every ``pair_spacing_fs``; 10% of the trajectory (at
     its end) for validation, no test set (the MD comparison is the test). Time
@@ -357,7 +375,7 @@ def training_overrides(cfg: Settings, stride_fs: int) -> List[str]:
     return overrides
 
 
-def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_train(system: cases.System, work: Path, cfg: Settings) -> None:
     """``mtt train`` for each stride (``model.pt``, exported), from scratch, or for
     a system with a ``warm_start`` a fine-tuning of all parameters of that system's
     final checkpoint with the hypers in ``cfg.refine``."""
@@ -386,7 +404,7 @@ def stage_train(system: systems.System, work: Path, cfg: Settings) -> None:
 
 
 def warm_start_overrides(
-    system: systems.System, work: Path, cfg: Settings, stride_fs: int
+    system: cases.System, work: Path, cfg: Settings, stride_fs: int
 ) -> List[str]:
     """``mtt train`` options fine-tuning all parameters of the final checkpoint of
     ``system.warm_start`` at the same stride, with the hypers in ``cfg.refine``."""
@@ -429,7 +447,7 @@ def refined_checkpoint(stage: int) -> str:
     return f"model-refined{restart_suffix(stage)}.partial.ckpt"
 
 
-def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_refine(system: cases.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
     ``finetune.read_from``), once per listed restart, and make the result
@@ -487,7 +505,7 @@ def stage_refine(system: systems.System, work: Path, cfg: Settings) -> None:
         done.write_text(f"{len(stages)}\n")
 
 
-def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
+def selected_strides(system: cases.System, cfg: Settings) -> List[int]:
     """The system's strides (fs), less those excluded by ``--strides``."""
     if cfg.strides is None:
         return list(system.strides_fs)
@@ -499,7 +517,7 @@ def selected_strides(system: systems.System, cfg: Settings) -> List[int]:
 # ---------------------------------------------------------------------------------
 
 
-def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_md(system: cases.System, work: Path, cfg: Settings) -> None:
     """The three FlashMD runs (NVT, NVE, NVE with energy rescaling) of each trained
     stride, from ``start.extxyz``, as long as the reference run."""
     import flashmd_runs
@@ -539,7 +557,7 @@ def stage_md(system: systems.System, work: Path, cfg: Settings) -> None:
             record_wall(work, f"flashmd_{kind}_stride{stride}", result.wall_s)
 
 
-def stage_timing(system: systems.System, work: Path, cfg: Settings) -> None:
+def stage_timing(system: cases.System, work: Path, cfg: Settings) -> None:
     """Cost of one step on this machine (``timing.json``), timed in interleaved
     rounds: each trained FlashMD stride, one EMT force call, and one energy +
     forces call (and one energy-only call) of an untrained PET MLIP with the FlashMD
@@ -580,32 +598,19 @@ def stage_timing(system: systems.System, work: Path, cfg: Settings) -> None:
 def stage_report(
     names: List[str], workdir: Path, directory: Path, cfg: Settings
 ) -> None:
-    """Analyse every system that has a reference run, draw its plots and write the
-    tables into ``README.md`` in ``directory`` (and ``results.json`` in
-    ``workdir``)."""
+    """Analyse every system that has a reference run, draw its plots and write
+    ``RESULTS.md`` in ``directory`` (and ``results.json`` in ``workdir``); see
+    ``report.py``, which does the same from a run directory alone."""
     import report
 
-    directory.mkdir(parents=True, exist_ok=True)
-    results = []
-    for name in names:
-        result = report.analyse_system(systems.SYSTEMS[name], workdir / name)
-        if result is None:
-            LOG.info(f"{name}: no reference run yet, not in the report")
-            continue
-        report.plot_system(result, workdir / name, directory)
-        results.append(result)
-    text = json.dumps(dataclasses.asdict(cfg))
-    generated = report.results_markdown(results, report.context_facts(text))
-    report.write_readme(directory / "README.md", generated)
-    summary = [
-        {
-            "system": r["system"].name,
-            "targets": report.target_rows(r),
-            "speed": report.speed_figures(r),
-        }
-        for r in results
-    ]
-    (workdir / "results.json").write_text(json.dumps(summary, indent=1))
+    path = report.write_report(names, workdir, directory, settings_text(cfg))
+    LOG.info(f"wrote {path}")
+
+
+def settings_text(cfg: Settings) -> str:
+    """``cfg`` as one line of JSON (also kept in the run directory, for
+    ``report.py``)."""
+    return json.dumps(dataclasses.asdict(cfg))
 
 
 # ---------------------------------------------------------------------------------
@@ -631,7 +636,7 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="smoke test, minutes")
     parser.add_argument(
-        "--only", default=",".join(systems.SYSTEMS), help="systems, comma-separated"
+        "--only", default=",".join(cases.SYSTEMS), help="systems, comma-separated"
     )
     parser.add_argument(
         "--strides", default=None, help="only these strides (fs), e.g. 16,32"
@@ -643,6 +648,26 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     parser.add_argument("--report-dir", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     return parser.parse_args(argv)
+
+
+def run_stages(
+    names: List[str], stages: List[str], workdir: Path, cfg: Settings
+) -> None:
+    """Run ``stages`` (all but ``report``, in pipeline order) for the systems
+    ``names``: first every stage for the systems trained from scratch, then for
+    those that start from another system's final model (``System.warm_start``)."""
+    independent = [name for name in names if cases.SYSTEMS[name].warm_start is None]
+    dependent = [name for name in names if name not in independent]
+    for group in (independent, dependent):
+        for stage in STAGE_FUNCTIONS:
+            if stage not in stages or not group:
+                continue
+            begin = time.perf_counter()
+            for name in group:
+                work = workdir / name
+                work.mkdir(parents=True, exist_ok=True)
+                STAGE_FUNCTIONS[stage](cases.SYSTEMS[name], work, cfg)
+            LOG.info(f"stage {stage} done in {time.perf_counter() - begin:.0f} s")
 
 
 def main(argv: List[str] = None) -> None:
@@ -658,29 +683,20 @@ def main(argv: List[str] = None) -> None:
     names = [name for name in args.only.split(",") if name]
     stages = [stage for stage in args.stages.split(",") if stage]
     for name in names + stages:
-        if name not in systems.SYSTEMS and name not in STAGES:
+        if name not in cases.SYSTEMS and name not in STAGES:
             raise SystemExit(f"unknown system or stage '{name}'")
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(args.threads)  # for mtt train subprocesses too
     import torch
 
     torch.set_num_threads(args.threads)
-    for stage in STAGES:
-        if stage not in stages:
-            continue
-        if stage == "report":
-            directory = args.report_dir or (
-                HERE if not args.quick else workdir / "report"
-            )
-            stage_report(names, workdir, directory, cfg)
-            continue
-        begin = time.perf_counter()
-        for name in names:
-            system = systems.SYSTEMS[name]
-            work = workdir / name
-            work.mkdir(parents=True, exist_ok=True)
-            STAGE_FUNCTIONS[stage](system, work, cfg)
-        LOG.info(f"stage {stage} done in {time.perf_counter() - begin:.0f} s")
+    if any(stage != "report" for stage in stages):
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "settings.json").write_text(settings_text(cfg) + "\n")
+    run_stages(names, stages, workdir, cfg)
+    if "report" in stages:
+        directory = args.report_dir or (HERE if not args.quick else workdir / "report")
+        stage_report(names, workdir, directory, cfg)
 
 
 if __name__ == "__main__":
