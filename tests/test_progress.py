@@ -57,6 +57,20 @@ def test_jumps_over_several_quarters_give_one_line():
     ]
 
 
+def test_counts_past_the_total_add_no_line():
+    stream = io.StringIO()
+    with Progress(2, "frame", stream=stream) as progress:
+        for _ in range(5):
+            progress.update(1)
+    assert len(stream.getvalue().splitlines()) == 2
+
+
+def test_fast_rates_are_whole_numbers():
+    stream = io.StringIO()
+    run(2000, stream)
+    assert ".0e+" not in stream.getvalue() and "e+0" not in stream.getvalue()
+
+
 def test_an_interrupted_loop_writes_no_final_line():
     stream = io.StringIO()
     with pytest.raises(KeyboardInterrupt):

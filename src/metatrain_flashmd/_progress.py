@@ -97,7 +97,7 @@ class Progress:
                 self.bar.set_postfix(status, refresh=False)
             self.bar.update(count)
             return
-        reached = self.count * MILESTONES // self.total
+        reached = min(self.count * MILESTONES // self.total, MILESTONES)
         if reached >= self.next_milestone:
             self.next_milestone = reached + 1
             self.stream.write(self.line() + "\n")
@@ -108,7 +108,8 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         rate = self.count / elapsed if elapsed > 0 else math.nan
         percent = 100 * self.count // self.total
-        text = f"{self.unit}s {self.count}/{self.total} ({percent}%): {rate:.3g} "
+        speed = f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+        text = f"{self.unit}s {self.count}/{self.total} ({percent}%): {speed} "
         text += f"{self.unit}s/s, "
         if self.count >= self.total:
             text += f"done in {format_duration(elapsed)}"
