@@ -12,9 +12,11 @@ from toy_models import canonical_atoms, harmonic_energy, harmonic_model
 from metatrain_flashmd.ase import VelocityVerlet, run_md
 from metatrain_flashmd.ase.equipartition import (
     element_internal_kinetic,
+    element_internal_temperatures,
     exchange_between_elements,
     exchange_fraction,
 )
+from metatrain_flashmd.observables.temperature import element_temperatures
 
 
 KB = ase.units.kB
@@ -35,6 +37,36 @@ def two_element_state(seed: int = 0):
 def per_dof(momenta, masses, numbers):
     kinetic = element_internal_kinetic(momenta, masses, numbers)
     return {z: k / (3 * np.count_nonzero(numbers == z) - 3) for z, k in kinetic.items()}
+
+
+def test_internal_temperature_is_kinetic_energy_about_each_centre():
+    momenta, masses, numbers = two_element_state()
+    kinetic = element_internal_kinetic(momenta, masses, numbers)
+    internal = element_internal_temperatures(momenta, masses, numbers)
+    assert sorted(internal) == [29, 79]
+    for z, value in internal.items():
+        dofs = 3 * np.count_nonzero(numbers == z) - 3
+        assert value == pytest.approx(2 * kinetic[z] / (dofs * KB), rel=1e-12)
+
+
+def test_internal_and_reported_temperatures_agree_at_equipartition():
+    """The exchange's measure (about each element's own centre of mass) and the
+    reported one (observables.temperature) average the same temperature."""
+    rng = np.random.default_rng(4)
+    numbers = np.array([29] * 10 + [79] * 4)
+    masses = np.where(numbers == 29, 63.546, 196.97)
+    internal = {29: [], 79: []}
+    for _ in range(4000):
+        momenta = rng.normal(size=(14, 3)) * np.sqrt(KB * 500.0 * masses)[:, None]
+        momenta -= masses[:, None] * momenta.sum(axis=0) / masses.sum()
+        for z, value in element_internal_temperatures(momenta, masses, numbers).items():
+            internal[z].append(value)
+    for z, symbol in ((29, "Cu"), (79, "Au")):
+        assert np.mean(internal[z]) == pytest.approx(500.0, rel=0.02), symbol
+    samples = rng.normal(size=(4000, 14, 3)) * np.sqrt(KB * 500.0 * masses)[:, None]
+    samples -= masses[:, None] * samples.sum(axis=1, keepdims=True) / masses.sum()
+    for symbol, values in element_temperatures(numbers, masses, samples).items():
+        assert values.mean() == pytest.approx(500.0, rel=0.02), symbol
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.3, 1.0])

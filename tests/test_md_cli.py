@@ -12,6 +12,7 @@ import pytest
 from helpers import tiny_model
 from toy_models import spring_energy_model
 
+from metatrain_flashmd._names import FRAME_TIME_INFO_KEY, MOMENTUM_UNIT
 from metatrain_flashmd.ase import FlashMDDynamics, run_md
 from metatrain_flashmd.cli import main
 
@@ -65,7 +66,8 @@ def test_run_writes_a_trajectory_with_momenta_and_a_log(
     )
     frames = ase.io.read(output, ":")
     assert len(frames) == 4
-    assert [frame.info["time_fs"] for frame in frames] == [0.0, 10.0, 20.0, 30.0]
+    times = [frame.info[FRAME_TIME_INFO_KEY] for frame in frames]
+    assert times == [0.0, 10.0, 20.0, 30.0]
     assert all(frame.has("momenta") for frame in frames)
     assert not np.allclose(frames[-1].get_momenta(), frames[0].get_momenta())
     rows = read_log(log)
@@ -182,13 +184,30 @@ def test_command_line(model_path, al_trajectory, tmp_path, capsys):
     assert "no momenta" in capsys.readouterr().err
 
 
+def test_progress_is_a_few_lines_when_not_on_a_terminal(
+    model_path, al_trajectory, tmp_path, capsys
+):
+    arguments = ["md", str(model_path), str(al_trajectory), "--steps", "12"]
+    assert main(arguments + ["-o", str(tmp_path / "md.xyz"), "--seed", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err
+    lines = captured.err.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"strides {count}/12 ({percent}%)"
+        for count, percent in ((3, 25), (6, 50), (9, 75), (12, 100))
+    ]
+    assert "left; " in lines[0] and "done in" in lines[-1]
+    assert all("ps_per_day=" in line and " T=" in line for line in lines)
+    assert "mean temperature" in captured.out
+
+
 def test_help_gives_the_units(capsys):
     with pytest.raises(SystemExit):
         main(["md", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "time constant in fs" in text
     assert "temperature in K" in text
-    assert "(eV*u)^(1/2)" in text
+    assert MOMENTUM_UNIT in text
 
 
 def test_interrupted_run_keeps_what_it_wrote(

@@ -18,6 +18,8 @@ from helpers import aluminium_trajectory, write_pairs
 from metatrain_flashmd._names import (
     FUTURE_MOMENTA_KEY,
     FUTURE_POSITIONS_KEY,
+    MOMENTUM_UNIT,
+    POSITION_TARGET_UNIT,
     TIMESTEP_INFO_KEY,
 )
 from metatrain_flashmd.pairs import reading as trajectory_io
@@ -78,7 +80,6 @@ def test_pairs_match_hand_made(tmp_path, al_trajectory, al_pairs, al_frames):
         [al_trajectory],
         lag=10,
         spacing=2,
-        time_reversal=False,
         validation=0.0,
         test=0.0,
     )
@@ -99,7 +100,7 @@ def test_pairs_match_hand_made(tmp_path, al_trajectory, al_pairs, al_frames):
     assert summary.frame_interval == 1.0 and summary.timestep == 10.0
     assert summary.masses == {13: pytest.approx(AL_MASS)}
     largest = max(
-        np.linalg.norm(p.arrays["future_positions"] - p.positions, axis=1).max()
+        np.linalg.norm(p.arrays[FUTURE_POSITIONS_KEY] - p.positions, axis=1).max()
         for p in reference
     )
     assert summary.largest_displacement == pytest.approx(largest, abs=1e-7)
@@ -135,7 +136,6 @@ def test_frame_interval_flag_without_recorded_time(tmp_path, al_frames, al_pairs
         lag=10,
         spacing=2,
         frame_interval=2.5,
-        time_reversal=False,
         validation=0.0,
         test=0.0,
     )
@@ -189,7 +189,6 @@ def test_wrapped_trajectory_gives_the_unwrapped_targets(tmp_path):
             [source],
             lag=8,
             spacing=3,
-            time_reversal=False,
             validation=0.0,
             test=0.0,
         )
@@ -219,10 +218,35 @@ def test_wrapped_trajectory_gives_the_unwrapped_targets(tmp_path):
 # -- time reversal -------------------------------------------------------------------
 
 
+def test_by_default_no_reversed_twins_are_written(tmp_path, al_trajectory):
+    """Time reversal is the trainer's, on the fly: the files hold each pair once,
+    forward in time, and say so."""
+    summary, sets = build(
+        tmp_path, [al_trajectory], lag=10, spacing=5, validation=0.2, test=0.0
+    )
+    assert not summary.reversed_twins
+    starts = range(0, 96 - 10, 5)  # the training block is frames 0 to 95
+    pairs = sets["train"]
+    assert [p.info[FRAME_INFO_KEY] for p in pairs] == list(starts)
+    assert summary.pairs["train"] == len(starts)
+    for atoms in sets["train"] + sets["val"]:
+        assert not atoms.info[REVERSED_INFO_KEY]
+        assert atoms.info[FUTURE_FRAME_INFO_KEY] == atoms.info[FRAME_INFO_KEY] + 10
+    assert "mtt train reverses the pairs at random on the fly" in summary.report()
+
+
 def test_time_reversed_twins_are_exact(tmp_path, al_trajectory):
     summary, sets = build(
-        tmp_path, [al_trajectory], lag=10, spacing=5, validation=0.0, test=0.0
+        tmp_path,
+        [al_trajectory],
+        lag=10,
+        spacing=5,
+        write_reversed_twins=True,
+        validation=0.0,
+        test=0.0,
     )
+    assert summary.reversed_twins
+    assert "time-reversed twins written" in summary.report()
     pairs = sets["train"]
     assert len(pairs) == 2 * len(range(0, 110, 5)) == summary.pairs["train"]
     for forward, twin in zip(pairs[::2], pairs[1::2]):
@@ -259,6 +283,7 @@ def test_splits_are_contiguous_and_disjoint(tmp_path, al_trajectory, al_frames):
         [al_trajectory, second],
         lag=lag,
         spacing=spacing,
+        write_reversed_twins=True,
         validation=0.2,
         test=0.1,
     )
@@ -484,7 +509,6 @@ def test_traj_input_matches_extxyz(tmp_path, al_frames, al_pairs):
         [source],
         lag=10,
         spacing=2,
-        time_reversal=False,
         validation=0.0,
         test=0.0,
     )
@@ -507,7 +531,6 @@ def test_traj_from_ase_md_records_its_interval(tmp_path):
         [source],
         lag=4,
         spacing=2,
-        time_reversal=False,
         validation=0.0,
         test=0.0,
     )
@@ -570,7 +593,6 @@ def test_lammps_dump_with_velocities(tmp_path, al_frames, units):
         lag=8,
         spacing=3,
         frame_interval=1.0,
-        time_reversal=False,
         validation=0.0,
         test=0.0,
         read_options=ReadOptions(species=["Al"], lammps_units=units),
@@ -637,6 +659,22 @@ def test_options_file(tmp_path, al_frames):
         assert (options.parent / dataset["systems"]["read_from"]).is_file()
         assert dataset["targets"]["position"]["key"] == FUTURE_POSITIONS_KEY
         assert dataset["targets"]["momentum"]["key"] == FUTURE_MOMENTA_KEY
-        assert dataset["targets"]["momentum"]["unit"] == "(eV*u)^(1/2)"
+        assert dataset["targets"]["position"]["unit"] == POSITION_TARGET_UNIT
+        assert dataset["targets"]["momentum"]["unit"] == MOMENTUM_UNIT
+    assert "reverses each training pair at random on" in options.read_text()
     pairs = ase.io.read(tmp_path / "data" / "pairs-train.xyz", ":")
     np.testing.assert_allclose(pairs[0].arrays["masses"], 27.5)
+
+
+def test_options_with_twins_switch_the_trainers_reversal_off(tmp_path, al_trajectory):
+    options = tmp_path / "options.yaml"
+    summary = build_pairs(
+        [al_trajectory],
+        tmp_path / "pairs.xyz",
+        lag=10,
+        write_reversed_twins=True,
+        options=options,
+    )
+    written = yaml.safe_load(options.read_text())
+    assert written["architecture"]["training"]["time_reversal"] is False
+    assert "the options switch mtt train's own reversal off" in summary.report()

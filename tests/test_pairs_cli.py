@@ -13,8 +13,9 @@ import pytest
 import yaml
 from test_pairs import write_lammps_dump
 
+from metatrain_flashmd._names import MOMENTUM_UNIT, TIMESTEP_INFO_KEY
 from metatrain_flashmd.cli import main
-from metatrain_flashmd.cli.pairs import parse_species
+from metatrain_flashmd.cli.pairs import LEGACY_REVERSAL_NOTE, parse_species
 
 
 TINY_OVERRIDES = {
@@ -46,8 +47,17 @@ def test_pairs_command_writes_sets_and_summary(tmp_path, al_trajectory, capsys):
     )
     assert status == 0
     captured = capsys.readouterr()
-    assert captured.err == ""  # no progress bar when not on a terminal
+    # not on a terminal: no progress bar, a line at each quarter of the frames
+    progress = captured.err.splitlines()
+    assert [line.split(":")[0] for line in progress] == [
+        "frames 30/120 (25%)",
+        "frames 60/120 (50%)",
+        "frames 90/120 (75%)",
+        "frames 120/120 (100%)",
+    ]
+    assert "\r" not in captured.err and "done in" in progress[-1]
     assert "read 120 frames" in captured.out
+    assert "mtt train reverses the pairs at random on the fly" in captured.out
     assert "pairs 10 fs apart" in captured.out
     counts = reported_counts(captured.out)
     assert set(counts) == {"training", "validation", "test"}
@@ -64,7 +74,7 @@ def test_pairs_command_writes_sets_and_summary(tmp_path, al_trajectory, capsys):
     assert options["architecture"]["training"]["timestep"] == 10.0
 
 
-def test_no_time_reversal_and_quiet(tmp_path, al_trajectory, capsys):
+def test_reversed_twins_only_on_request_and_quiet(tmp_path, al_trajectory, capsys):
     def run(name: str, extra: List[str]) -> int:
         output = tmp_path / name / "pairs.xyz"
         output.parent.mkdir()
@@ -73,11 +83,17 @@ def test_no_time_reversal_and_quiet(tmp_path, al_trajectory, capsys):
         assert not (tmp_path / name / "pairs-test.xyz").exists()
         return len(ase.io.read(output.with_name("pairs-train.xyz"), ":"))
 
-    with_twins = run("twins", ["--time-reversal"])
-    without = run("single", ["--no-time-reversal"])
-    assert with_twins == 2 * without > 0
+    single = run("default", [])
+    with_twins = run("twins", ["--write-reversed-twins"])
+    assert with_twins == 2 * single > 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+    # the flags of earlier versions still work, with a note
+    assert run("legacy-off", ["--no-time-reversal"]) == single
+    assert run("legacy-on", ["--time-reversal"]) == with_twins
+    captured = capsys.readouterr()
+    assert captured.err == 2 * (LEGACY_REVERSAL_NOTE + "\n")
 
 
 def test_errors_name_file_and_frame(tmp_path, al_trajectory, capsys):
@@ -112,7 +128,7 @@ def test_lammps_dump_through_the_command(tmp_path, al_trajectory):
             arguments += ["--lammps-units", "real"]
         assert main(arguments) == 0
         pairs = ase.io.read(output.with_name("pairs-train.xyz"), ":")
-        assert pairs[0].info["flashmd_timestep"] == 5.0
+        assert pairs[0].info[TIMESTEP_INFO_KEY] == 5.0
         momenta[units] = pairs[0].get_momenta()
     np.testing.assert_allclose(momenta["real"], frames[0].get_momenta(), atol=1e-7)
     # the same numbers read as metal velocities (A/ps) are 1000 times smaller
@@ -126,15 +142,17 @@ def test_help_states_units_and_naming(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for phrase in (
         "in fs",
-        "(eV*u)^(1/2)",
+        MOMENTUM_UNIT,
         "pairs-train.xyz, pairs-val.xyz and pairs-test.xyz",
         "relative to the directory of this options file",
-        "--no-time-reversal",
+        "mtt train reverses them in time at random on the fly",
+        "--write-reversed-twins",
         "--species",
         "--lammps-units",
         "A/ps",
     ):
         assert phrase in text, phrase
+    assert "--no-time-reversal" not in text  # kept for old scripts, not shown
     assert parse_species("Al,Cu") == parse_species("Al Cu") == ["Al", "Cu"]
 
 

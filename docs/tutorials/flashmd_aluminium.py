@@ -32,6 +32,7 @@ pipeline as a shell script is ``examples/quickstart/run.sh`` in the repository.
 # commands run.
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -59,9 +60,15 @@ bin_dir = str(Path(sys.executable).parent)
 os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+PROGRESS_LINE = re.compile(r"^\w+s \d+/\d+ \(\d+%\): ")
+"""The progress lines ``mtt-flashmd`` writes when its output is not a terminal."""
+
+
 def is_noise(line: str) -> bool:
-    """Progress bars, and warnings of the dependencies (deprecations, hints)."""
-    return "%|" in line or "warn" in line.lower() or not line.strip()
+    """Progress reports, and warnings of the dependencies (deprecations, hints)."""
+    if "%|" in line or PROGRESS_LINE.match(line):
+        return True
+    return "warn" in line.lower() or not line.strip()
 
 
 def run(command: str, show_last: int = 12, select: str = "") -> None:
@@ -164,13 +171,15 @@ for lag in (4, 8, 16, 32):
 # momenta ``--lag`` frames later: here 8 frames of 2 fs, so a stride of 16 fs.
 # ``--spacing`` is the number of frames between the starts of two pairs;
 # neighbouring frames are strongly correlated, so a spacing of a few frames loses
-# little information. Each trajectory is split in time: the first 80% of the
-# frames for training, then 10% for validation and 10% for testing, so that no pair
-# straddles two sets. ``--options`` also writes the ``options.yaml`` for
-# ``mtt train``, with the stride and the masses found in the trajectory.
+# little information. Each pair is written once, forward in time: ``mtt train``
+# reverses pairs in time at random on the fly, which doubles the data at no cost.
+# Each trajectory is split in time: the first 80% of the frames for training, then
+# 10% for validation and 10% for testing, so that no pair straddles two sets.
+# ``--options`` also writes the ``options.yaml`` for ``mtt train``, with the stride
+# and the masses found in the trajectory.
 
 run(
-    "mtt-flashmd pairs al-md.extxyz --lag 8 --spacing 8"
+    "mtt-flashmd pairs al-md.extxyz --lag 8 --spacing 4"
     " -o pairs.xyz --options options.yaml"
 )
 

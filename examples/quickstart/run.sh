@@ -9,7 +9,7 @@ echo "== 1. reference MD (EMT, 1 fs steps)"
 python "$here/generate.py" --frames 3000
 
 echo "== 2. training pairs 16 fs apart"
-mtt-flashmd pairs al-md.extxyz --lag 16 --spacing 4 -o pairs.xyz --options options.yaml
+mtt-flashmd pairs al-md.extxyz --lag 16 --spacing 2 -o pairs.xyz --options options.yaml
 
 echo "== 3. train a small FlashMD model"
 mtt train options.yaml -o model.pt \

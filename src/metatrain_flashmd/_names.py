@@ -19,9 +19,22 @@ TARGET_NAMES = (POSITION, MOMENTUM)
 
 # -- units ---------------------------------------------------------------------------
 LENGTH_UNIT = "angstrom"
+"""Unit of lengths: positions, cells, model outputs (metatomic's spelling)."""
+POSITION_TARGET_UNIT = "A"
+"""Unit of the ``position`` target in ``mtt train`` options, the same angstrom as
+:data:`LENGTH_UNIT`. metatrain compares target units as strings (when restarting
+or fine-tuning), so this spelling, used by every options file written so far, is
+kept."""
 MOMENTUM_UNIT = "(eV*u)^(1/2)"
+"""Unit of momenta: square root of eV times u (ASE's momentum unit)."""
 MASS_UNIT = "u"
+"""Unit of masses: unified atomic mass unit (dalton)."""
 TIME_UNIT = "fs"
+"""Unit of strides and times in options, files and logs: femtoseconds."""
+
+# -- the architecture, as ``mtt train`` options name it -----------------------------
+ARCHITECTURE_NAME = "experimental.flashmd"
+"""Name of the architecture in the ``architecture.name`` option."""
 
 # -- keys of the pair files written by ``mtt-flashmd pairs`` --------------------------
 FUTURE_POSITIONS_KEY = "future_positions"
@@ -30,6 +43,19 @@ FUTURE_MOMENTA_KEY = "future_momenta"
 """Array key: momenta at t + timestep, (n_atoms, 3), (eV*u)^(1/2)."""
 TIMESTEP_INFO_KEY = "flashmd_timestep"
 """Info key: the time between the two frames of a pair, in fs."""
+
+# -- keys of trajectory frames ------------------------------------------------------
+FRAME_TIME_INFO_KEY = "time_fs"
+"""Info key: the time of a frame, in fs; written by ``mtt-flashmd md`` and read by
+``mtt-flashmd pairs`` to find the time between frames."""
+
+
+# -- choices of ``mtt-flashmd md`` and :func:`~metatrain_flashmd.ase.run_md` ---------
+THERMOSTATS = ("none", "langevin", "bussi")
+"""Thermostats by name: none (NVE), Langevin, Bussi (stochastic velocity
+rescaling)."""
+ENERGY_CALCULATORS = ("emt",)
+"""ASE calculators that can give the potential energy, by name."""
 
 
 def last_layer_features_name(target: str) -> str:

@@ -6,9 +6,12 @@ from typing import Any, Dict, Optional
 import ase
 import ase.units
 import numpy as np
-from ase.constraints import FixCom
 
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
+from metatrain_flashmd.observables.temperature import (
+    kinetic_energies,
+    momentum_is_fixed,
+)
 
 
 class Bussi(FlashMDDynamics):
@@ -34,7 +37,10 @@ class Bussi(FlashMDDynamics):
     :math:`V = \sum_i p_i / \sum_i m_i`, on the kinetic energy :math:`K` of the
     motion relative to the centre of mass, and :math:`N_f` excludes the three
     centre-of-mass degrees of freedom (already excluded by a
-    :class:`ase.constraints.FixCom` constraint): the total momentum is kept.
+    :class:`ase.constraints.FixCom` constraint): the total momentum is kept. The
+    target :math:`\bar K` then corresponds to the temperature of
+    :mod:`metatrain_flashmd.observables.temperature` with the total momentum fixed
+    (:math:`3N - 3` degrees of freedom, for atoms without other constraints).
 
     Reference: G. Bussi, D. Donadio, M. Parrinello, "Canonical sampling through
     velocity rescaling", J. Chem. Phys. 126, 014101 (2007), appendix.
@@ -96,10 +102,10 @@ class Bussi(FlashMDDynamics):
         drift = np.zeros(3)
         if self.remove_drift:
             drift = self.masses * (momenta.sum(axis=0) / self.masses.sum())
-            if not any(isinstance(c, FixCom) for c in atoms.constraints):
+            if not momentum_is_fixed(atoms):
                 ndof -= 3
         relative = momenta - drift
-        kinetic = 0.5 * float(np.sum(relative**2 / self.masses))
+        kinetic = float(kinetic_energies(relative, self.masses[:, 0]).sum())
         alpha = self.scaling(kinetic, ndof, duration)
         self._exchange_with_bath(drift + alpha * relative)
 

@@ -15,18 +15,34 @@ the momentum of each element:
     \bar T = \frac{\sum_e n_e T_e}{\sum_e n_e}, \qquad
     f = 1 - e^{-\Delta t / \tau},
 
-where :math:`T_e = 2 K_e / (n_e k_B)` is the temperature of element :math:`e` from
-its kinetic energy :math:`K_e` around its own centre of mass, with :math:`n_e =
-3 N_e - 3` degrees of freedom. Each element's momenta are scaled around its centre
-of mass velocity by :math:`\sqrt{T_e^\mathrm{new} / T_e}`. This is a weak coupling
-between the elements' kinetic energies (time constant :math:`\tau`), not a
-thermostat: the total energy stays what the integrator makes it.
+where :math:`T_e = 2 K_e / (n_e k_B)` is the *internal* temperature of element
+:math:`e`: its kinetic energy :math:`K_e` about its own centre of mass, over
+:math:`n_e = 3 N_e - 3` degrees of freedom. Each element's momenta are scaled
+about its centre-of-mass velocity by :math:`\sqrt{T_e^\mathrm{new} / T_e}`. This
+is a weak coupling between the elements' kinetic energies (time constant
+:math:`\tau`), not a thermostat: the total energy stays what the integrator makes
+it.
+
+The temperature of an element is defined once, in
+:mod:`metatrain_flashmd.observables.temperature`, which the logs and benchmarks
+report: all of the element's kinetic energy, over :math:`3 N_e - 3 M_e / M`
+degrees of freedom. The exchange measures something narrower on purpose. It must
+leave the momentum of every element unchanged (so that the total momentum, and the
+motion of the elements' centres of mass relative to each other, stay the model's),
+so it can only scale each element's motion about its own centre of mass, and it
+measures and equalises that part alone. :math:`T_e` is the same definition
+applied to the atoms of :math:`e` taken as a system of their own, with its
+momentum fixed (:func:`element_internal_temperatures`). At equipartition both
+measures average the same temperature; they differ by the kinetic energy of the
+element's centre of mass, three degrees of freedom out of :math:`3 N_e`.
 """
 
 import math
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple
 
 import numpy as np
+
+from metatrain_flashmd.observables.temperature import kinetic_energies, temperature
 
 
 def element_internal_kinetic(
@@ -39,14 +55,42 @@ def element_internal_kinetic(
     :param masses: (n,) masses, u.
     :param numbers: (n,) atomic numbers.
     """
-    result = {}
+    return {
+        z: float(kinetic_energies(relative, element_masses).sum())
+        for z, relative, element_masses in _about_own_centres(momenta, masses, numbers)
+    }
+
+
+def element_internal_temperatures(
+    momenta: np.ndarray, masses: np.ndarray, numbers: np.ndarray
+) -> Dict[int, float]:
+    """Internal temperature :math:`T_e` (K) of each element with at least two
+    atoms: :func:`~metatrain_flashmd.observables.temperature.temperature` of its
+    momenta about its own centre of mass, with that momentum fixed (so over
+    :math:`3 N_e - 3` degrees of freedom).
+
+    :param momenta: (n, 3) momenta, (eV*u)^(1/2).
+    :param masses: (n,) masses, u.
+    :param numbers: (n,) atomic numbers.
+    """
+    return {
+        z: float(temperature(relative, element_masses, momentum_fixed=True))
+        for z, relative, element_masses in _about_own_centres(momenta, masses, numbers)
+    }
+
+
+def _about_own_centres(
+    momenta: np.ndarray, masses: np.ndarray, numbers: np.ndarray
+) -> Iterator[Tuple[int, np.ndarray, np.ndarray]]:
+    """For each element with at least two atoms: its atomic number, its atoms'
+    momenta about their centre of mass ((k, 3), (eV*u)^(1/2)) and masses ((k,),
+    u)."""
     for z in np.unique(numbers):
         chosen = numbers == z
-        if chosen.sum() < 2:
+        if np.count_nonzero(chosen) < 2:
             continue
         _, relative = _around_centre_of_mass(momenta[chosen], masses[chosen, None])
-        result[int(z)] = 0.5 * float(np.sum(relative**2 / masses[chosen, None]))
-    return result
+        yield int(z), relative, masses[chosen]
 
 
 def scale_elements(
@@ -76,8 +120,8 @@ def scale_elements(
 def exchange_between_elements(
     momenta: np.ndarray, masses: np.ndarray, numbers: np.ndarray, fraction: float
 ) -> np.ndarray:
-    """Momenta after moving each element's temperature the ``fraction`` (0 to 1) of
-    the way to the mean temperature (see the module docstring).
+    """Momenta after moving each element's internal temperature :math:`T_e` the
+    ``fraction`` (0 to 1) of the way to their mean (see the module docstring).
 
     Elements with fewer than two atoms, or with no kinetic energy around their
     centre of mass, are left alone; with fewer than two elements left, the momenta
@@ -91,24 +135,25 @@ def exchange_between_elements(
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
-    kinetic = {
-        z: k
-        for z, k in element_internal_kinetic(momenta, masses, numbers).items()
-        if k > 0.0
+    temperatures = {
+        z: t
+        for z, t in element_internal_temperatures(momenta, masses, numbers).items()
+        if t > 0.0
     }
-    if len(kinetic) < 2 or fraction == 0.0:
+    if len(temperatures) < 2 or fraction == 0.0:
         return np.array(momenta, dtype=np.float64, copy=True)
-    dofs = {z: internal_degrees_of_freedom(numbers, z) for z in kinetic}
-    mean = sum(kinetic.values()) / sum(dofs.values())  # kinetic energy per dof
-    scales = {}
-    for z, k in kinetic.items():
-        per_dof = k / dofs[z]
-        scales[z] = math.sqrt((per_dof + fraction * (mean - per_dof)) / per_dof)
+    dofs = {z: internal_degrees_of_freedom(numbers, z) for z in temperatures}
+    mean = sum(dofs[z] * t for z, t in temperatures.items()) / sum(dofs.values())
+    scales = {
+        z: math.sqrt((t + fraction * (mean - t)) / t) for z, t in temperatures.items()
+    }
     return scale_elements(momenta, masses, numbers, scales)
 
 
 def internal_degrees_of_freedom(numbers: np.ndarray, z: int) -> int:
-    """Degrees of freedom of element ``z`` around its centre of mass, 3 N - 3."""
+    """Degrees of freedom of element ``z`` around its centre of mass, 3 N - 3: those
+    of :func:`~metatrain_flashmd.observables.temperature.degrees_of_freedom` for
+    the element's atoms alone, with their momentum fixed."""
     return 3 * int(np.count_nonzero(numbers == z)) - 3
 
 

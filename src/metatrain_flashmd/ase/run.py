@@ -22,8 +22,13 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixCom
 from ase.io.trajectory import Trajectory
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
-from tqdm import tqdm
 
+from metatrain_flashmd._names import (
+    ENERGY_CALCULATORS,
+    FRAME_TIME_INFO_KEY,
+    THERMOSTATS,
+)
+from metatrain_flashmd._progress import Progress
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
 from metatrain_flashmd.ase.bussi import Bussi
 from metatrain_flashmd.ase.langevin import Langevin
@@ -32,9 +37,9 @@ from metatrain_flashmd.observables.temperature import atoms_element_temperatures
 
 
 Path = Union[str, pathlib.Path]
-THERMOSTATS = ("none", "langevin", "bussi")
-ENERGY_CALCULATORS = ("emt",)
 SECONDS_PER_DAY = 86400.0
+STEP_INFO_KEY = "step"
+"""Info key of the written frames: the number of strides run before the frame."""
 
 
 @dataclasses.dataclass
@@ -140,8 +145,8 @@ class FrameWriter:
     def __call__(self) -> None:
         atoms = self.dynamics.atoms
         frame = atoms.copy()
-        frame.info["time_fs"] = self.dynamics.get_time() / ase.units.fs
-        frame.info["step"] = self.dynamics.nsteps
+        frame.info[FRAME_TIME_INFO_KEY] = self.dynamics.get_time() / ase.units.fs
+        frame.info[STEP_INFO_KEY] = self.dynamics.nsteps
         if self.energy:
             energy = atoms.get_potential_energy()
             frame.calc = SinglePointCalculator(frame, energy=energy)
@@ -296,14 +301,13 @@ def run_md(
         (eV*u)^(1/2) are taken from it when present.
     :param steps: number of strides (each of the model's timestep).
     :param output: trajectory file (``.extxyz``, ``.xyz`` or ``.traj``), overwritten;
-        frames carry momenta, ``time_fs`` and ``step``.
+        frames carry momenta, ``time_fs`` (fs) and ``step``.
     :param temperature_K: temperature (K) of the thermostat and of the initial
         Maxwell-Boltzmann momenta when the structure has none.
     :param thermostat: ``"none"`` (NVE), ``"langevin"`` or ``"bussi"``.
     :param time_constant_fs: thermostat time constant, fs.
     :param equipartition_time_fs: in NVE, time constant (fs) of the kinetic energy
-        exchange between elements (:class:`~metatrain_flashmd.ase.VelocityVerlet`);
-        none when ``None``.
+        exchange of :class:`~metatrain_flashmd.ase.VelocityVerlet` (none if ``None``).
     :param energy_model: metatomic model giving potential energies (eV), for the
         log and, in NVE, exact energy conservation.
     :param energy_calculator: ``"emt"`` for ASE's EMT instead of ``energy_model``.
@@ -312,7 +316,7 @@ def run_md(
     :param device: torch device (``"cpu"``, ``"cuda"``); ``None`` picks one.
     :param log: CSV log file (step, time, temperatures, energies), overwritten.
     :param interval: write a frame and a log row every ``interval`` strides.
-    :param progress: show a progress bar on standard error.
+    :param progress: show progress on standard error (a bar, or lines if no terminal).
     :return: what the run did.
     """
     if steps < 0 or interval < 1:
@@ -320,22 +324,38 @@ def run_md(
     rng = np.random.default_rng(seed)
     atoms = read_structure(structure, temperature_K, rng)
     atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
-    energy = atoms.calc is not None
+    options = dict(device=device, random_rotation=random_rotation, rng=rng)
+    options["equipartition_time_fs"] = equipartition_time_fs
     dynamics = make_integrator(
-        atoms,
-        model,
-        thermostat,
-        temperature_K,
-        time_constant_fs,
-        equipartition_time_fs=equipartition_time_fs,
-        device=device,
-        random_rotation=random_rotation,
-        rng=rng,
+        atoms, model, thermostat, temperature_K, time_constant_fs, **options
     )
+    return run_and_record(dynamics, steps, output, log, interval, progress)
+
+
+def run_and_record(
+    dynamics: FlashMDDynamics,
+    steps: int,
+    output: Path,
+    log: Optional[Path],
+    interval: int,
+    progress: bool,
+) -> MDSummary:
+    """Run ``steps`` strides of ``dynamics``, writing a frame and a log row every
+    ``interval`` strides, and close the files and the integrator after.
+
+    :param dynamics: the integrator, whose ``atoms.calc`` (if any) gives the
+        potential energy (eV) to record.
+    :param steps: number of strides.
+    :param output: trajectory file (``.extxyz``, ``.xyz`` or ``.traj``).
+    :param log: CSV log file, or ``None``.
+    :param interval: strides between records.
+    :param progress: show progress on standard error.
+    """
     logging.info(
         f"FlashMD {type(dynamics).__name__}: {steps} strides of "
-        f"{dynamics.model_timestep_fs:g} fs, {len(atoms)} atoms"
+        f"{dynamics.model_timestep_fs:g} fs, {len(dynamics.atoms)} atoms"
     )
+    energy = dynamics.atoms.calc is not None
     with contextlib.ExitStack() as stack:
         stack.callback(dynamics.close)
         dynamics.attach(FrameWriter(output, dynamics, energy, stack), interval)
@@ -346,21 +366,21 @@ def run_md(
 
 
 def _run(dynamics: FlashMDDynamics, steps: int, progress: bool) -> MDSummary:
-    """Run the strides with a progress bar; the mean temperature and speed."""
+    """Run the strides, showing progress (a bar on a terminal, a few lines
+    otherwise); the mean temperature and speed."""
     timestep_fs = dynamics.model_timestep_fs
     temperatures = []
-    bar = tqdm(total=steps, unit="stride", disable=not progress, leave=False)
-    with bar:
+    with Progress(steps, "stride", enabled=progress, leave=False) as report:
         start = time.perf_counter()
         for _ in dynamics.irun(steps):
             if dynamics.nsteps == 0:
                 start = time.perf_counter()
+                report.restart_clock()
                 continue
             temperatures.append(dynamics.atoms.get_temperature())
             elapsed = time.perf_counter() - start
             speed = dynamics.nsteps * timestep_fs / 1000 * SECONDS_PER_DAY / elapsed
-            bar.set_postfix(ps_per_day=f"{speed:.4g}", T=f"{temperatures[-1]:.1f}K")
-            bar.update(1)
+            report.update(1, ps_per_day=f"{speed:.4g}", T=f"{temperatures[-1]:.1f}K")
         elapsed = time.perf_counter() - start
     return MDSummary(
         steps=len(temperatures),

@@ -12,6 +12,7 @@ from metatrain_flashmd.ase.equipartition import (
     exchange_between_elements,
     exchange_fraction,
 )
+from metatrain_flashmd.observables.temperature import kinetic_energies
 
 
 def _check_constraints(atoms: ase.Atoms, option: str) -> None:
@@ -153,7 +154,7 @@ class VelocityVerlet(FlashMDDynamics):
         momenta = atoms.get_momenta()
         com_velocity = momenta.sum(axis=0) / masses.sum()
         relative = momenta - masses * com_velocity
-        internal = 0.5 * float(np.sum(relative**2 / masses))
+        internal = float(kinetic_energies(relative, masses[:, 0]).sum())
         com_kinetic = 0.5 * masses.sum() * float(com_velocity @ com_velocity)
         available = energy - potential - com_kinetic
         if available < 0 or (internal == 0 and available > 0):

@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from .._names import ENERGY_CALCULATORS, MOMENTUM_UNIT, THERMOSTATS
+
 
 DESCRIPTION = """\
 Run molecular dynamics with an exported FlashMD model: each step is one model
@@ -35,6 +37,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--steps", type=int, required=True, help="number of strides to run"
     )
+    add_thermostat_arguments(parser)
+    add_energy_arguments(parser)
+    add_stride_arguments(parser)
+    add_output_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_thermostat_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options on the temperature, the thermostat and the exchange between
+    elements."""
     parser.add_argument(
         "--temperature",
         type=float,
@@ -44,7 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--thermostat",
-        choices=("none", "langevin", "bussi"),
+        choices=THERMOSTATS,
         default="none",
         help="none (NVE), langevin or bussi (stochastic velocity rescaling) "
         "(default: none)",
@@ -63,6 +76,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "elements that keeps them at one temperature (total energy unchanged); "
         "use 1000-10000 with several elements (default: none)",
     )
+
+
+def add_energy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the potential energy comes from (one of two, or none)."""
     energy = parser.add_mutually_exclusive_group()
     energy.add_argument(
         "--energy-model",
@@ -71,10 +88,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     energy.add_argument(
         "--energy-calculator",
-        choices=("emt",),
+        choices=ENERGY_CALCULATORS,
         default=None,
         help="ASE calculator giving the potential energy in eV",
     )
+
+
+def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options on how each stride is run: rotations, random seed, device."""
     parser.add_argument(
         "--random-rotation",
         action="store_true",
@@ -84,11 +105,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--device", default=None, help="torch device: cpu or cuda (default: pick)"
     )
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The trajectory and log files, and how often they are written."""
     parser.add_argument(
         "-o",
         "--output",
         required=True,
-        help="trajectory with momenta in (eV*u)^(1/2) (.extxyz, .xyz or .traj)",
+        help=f"trajectory with momenta in {MOMENTUM_UNIT} (.extxyz, .xyz or .traj)",
     )
     parser.add_argument(
         "--log",
@@ -101,8 +126,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=1,
         help="write a frame and a log row every this many strides (default: 1)",
     )
-    parser.set_defaults(func=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,23 +3,42 @@
 
 import argparse
 import re
+import sys
 from typing import Any, List, Optional
 
+from .._names import (
+    FRAME_TIME_INFO_KEY,
+    FUTURE_MOMENTA_KEY,
+    FUTURE_POSITIONS_KEY,
+    MASS_UNIT,
+    MOMENTUM_UNIT,
+    TIME_UNIT,
+    TIMESTEP_INFO_KEY,
+)
 from ..pairs.build import DEFAULT_SPACING, build_pairs
 from ..pairs.reading import ReadOptions
 
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Turn MD trajectories into FlashMD training pairs: each frame at time t with the
-positions and momenta lag frames later (arrays future_positions, unwrapped by the
-minimum image, in A, and future_momenta, in (eV*u)^(1/2)). Every trajectory file is
-split in time into a training, a validation and a test block (in this order); pairs
-never span two blocks or two files. With -o pairs.xyz, the sets are written to
-pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with fraction 0 is not
-written). Each structure records the time between its frames in the info key
-flashmd_timestep (fs) and the masses (array masses, u). Nothing is written if an
-error occurs.
+positions and momenta lag frames later (arrays {FUTURE_POSITIONS_KEY}, unwrapped by
+the minimum image, in A, and {FUTURE_MOMENTA_KEY}, in {MOMENTUM_UNIT}). Every
+trajectory file is split in time into a training, a validation and a test block (in
+this order); pairs never span two blocks or two files. With -o pairs.xyz, the sets
+are written to pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with
+fraction 0 is not written). Each structure records the time between its frames in
+the info key {TIMESTEP_INFO_KEY} ({TIME_UNIT}) and the masses (array masses,
+{MASS_UNIT}). Pairs are written in their recorded direction only: mtt train reverses
+them in time at random on the fly (training.time_reversal). Nothing is written if
+an error occurs.
 """
+
+LEGACY_REVERSAL_NOTE = (
+    "mtt-flashmd pairs: note: --time-reversal and --no-time-reversal are deprecated: "
+    "no reversed twins are written by default (mtt train reverses pairs on the fly); "
+    "--write-reversed-twins writes them"
+)
+"""Printed on standard error when the flags of earlier versions are given."""
 
 
 def parse_species(text: str) -> List[str]:
@@ -58,8 +77,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=float,
         metavar="FS",
         help="time between consecutive frames, in fs; read from the files when they "
-        "record it (info keys time_fs in fs or time in ASE units, the header of ASE "
-        "MD .traj files) and checked against them when given",
+        f"record it (info keys {FRAME_TIME_INFO_KEY} in fs or time in ASE units, the "
+        "header of ASE MD .traj files) and checked against them when given",
     )
     parser.add_argument(
         "--spacing",
@@ -67,23 +86,36 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=DEFAULT_SPACING,
         help="frames between the starts of consecutive pairs (default: %(default)s)",
     )
-    parser.add_argument(
-        "--time-reversal",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also write the time-reversed twin of each pair: frames swapped, both "
-        "momenta negated (default: on)",
-    )
+    add_reversal_arguments(parser)
     add_split_arguments(parser)
     add_reading_arguments(parser)
     parser.add_argument(
         "-q",
         "--quiet",
         action="store_true",
-        help="no progress bar and no summary",
+        help="no progress report and no summary",
     )
     parser.set_defaults(func=run)
     return parser
+
+
+def add_reversal_arguments(parser: argparse.ArgumentParser) -> None:
+    """The opt-in for time-reversed twins, and the flags it replaces."""
+    parser.add_argument(
+        "--write-reversed-twins",
+        action="store_true",
+        help="also write the time-reversed twin of each pair right after it (frames "
+        "swapped, both momenta negated), for training tools that do not reverse "
+        "pairs themselves; mtt train does, on the fly, so the options file then "
+        "switches its training.time_reversal off",
+    )
+    parser.add_argument(  # earlier versions' name of the flag above, default on
+        "--time-reversal",
+        dest="legacy_time_reversal",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=argparse.SUPPRESS,
+    )
 
 
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,13 +179,17 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Optional[int]:
     """Run ``mtt-flashmd pairs`` from parsed arguments."""
+    write_twins = args.write_reversed_twins
+    if args.legacy_time_reversal is not None:
+        print(LEGACY_REVERSAL_NOTE, file=sys.stderr)
+        write_twins = write_twins or args.legacy_time_reversal
     summary = build_pairs(
         args.trajectories,
         args.output,
         lag=args.lag,
         frame_interval=args.frame_interval,
         spacing=args.spacing,
-        time_reversal=args.time_reversal,
+        write_reversed_twins=write_twins,
         validation=args.validation,
         test=args.test,
         options=args.options,

@@ -4,26 +4,32 @@ A pair is a frame at time t (positions, momenta, cell) and the positions and mom
 ``lag`` frames later (arrays ``future_positions``, unwrapped against t by the minimum
 image, and ``future_momenta``). Each trajectory file is split in time into a
 training, a validation and a test block, in this order; a pair is kept only if both
-of its frames lie in one block. Its time-reversed twin (the frames swapped, both
-momenta negated) follows it in the same file.
+of its frames lie in one block.
+
+Time reversal belongs to the trainer: ``mtt train`` reverses each training pair at
+random on the fly (``training.time_reversal``, on by default), so no reversed copies
+are written by default. For other training tools, ``write_reversed_twins`` writes
+each pair's time-reversed twin (the frames swapped, both momenta negated) right
+after it, in the same set.
 
 Frames are streamed: only the last ``lag + 1`` frames of a file are held in memory.
 """
 
-import sys
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Sequence
 
 import ase
 import numpy as np
-import tqdm
 
-from .._names import FUTURE_MOMENTA_KEY, FUTURE_POSITIONS_KEY, TIMESTEP_INFO_KEY
+from .._names import (
+    FRAME_TIME_INFO_KEY,
+    FUTURE_MOMENTA_KEY,
+    FUTURE_POSITIONS_KEY,
+    TIMESTEP_INFO_KEY,
+)
+from .._progress import Progress
 from .output import (
-    SET_LABELS,
-    SET_NAMES,
     OutputFiles,
     check_directory,
     options_text,
@@ -36,7 +42,11 @@ from .splits import (
     check_arguments,
     plan_blocks,
 )
+from .summary import PairsSummary
 from .targets import check_pair
+
+
+__all__ = ["DEFAULT_SPACING", "PairsSummary", "build_pairs"]
 
 
 SOURCE_INFO_KEY = "flashmd_source"
@@ -49,48 +59,6 @@ REVERSED_INFO_KEY = "flashmd_time_reversed"
 """Info key: whether the pair is the time-reversed twin of another."""
 DEFAULT_SPACING = 20
 """Default number of frames between the starts of consecutive pairs."""
-
-
-@dataclass
-class PairsSummary:
-    """What :func:`build_pairs` read and wrote."""
-
-    trajectories: int = 0
-    """Number of trajectory files read."""
-    frames_read: int = 0
-    """Number of frames read, over all files."""
-    pairs: Dict[str, int] = field(default_factory=lambda: dict.fromkeys(SET_NAMES, 0))
-    """Structures written to each set (time-reversed twins included)."""
-    files: Dict[str, Path] = field(default_factory=dict)
-    """The file of each set written."""
-    frame_interval: float = float("nan")
-    """Time between consecutive frames, fs."""
-    timestep: float = float("nan")
-    """Time between the two frames of a pair, fs."""
-    largest_displacement: float = 0.0
-    """Largest displacement of an atom within a pair, A."""
-    temperature: float = float("nan")
-    """Kinetic temperature averaged over the frames read, K (ASE's degrees of
-    freedom: three per atom, less those removed by constraints)."""
-    masses: Dict[int, float] = field(default_factory=dict)
-    """Mass of each element found, u, by atomic number."""
-    options: Optional[Path] = None
-    """The ``mtt train`` options file written, if any."""
-
-    def report(self) -> str:
-        """A few lines for the user."""
-        lines = [
-            f"read {self.frames_read} frames from {self.trajectories} trajectory "
-            f"file(s), {self.frame_interval:g} fs apart; mean temperature "
-            f"{self.temperature:.1f} K (3 degrees of freedom per atom)",
-            f"pairs {self.timestep:g} fs apart; largest displacement "
-            f"{self.largest_displacement:.3f} A",
-        ]
-        for name, path in self.files.items():
-            lines.append(f"{SET_LABELS[name]:>10}: {self.pairs[name]:6d} -> {path}")
-        if self.options is not None:
-            lines.append(f"options for mtt train: {self.options}")
-        return "\n".join(lines)
 
 
 def pair_atoms(
@@ -115,7 +83,11 @@ def pair_atoms(
 
 
 def make_pairs(
-    path: Path, earlier: Frame, later: Frame, timestep: float, time_reversal: bool
+    path: Path,
+    earlier: Frame,
+    later: Frame,
+    timestep: float,
+    reversed_twin: bool,
 ) -> "tuple[List[ase.Atoms], float]":
     """The pair from ``earlier`` to ``later`` (and its time-reversed twin) and the
     largest displacement in it (A).
@@ -150,7 +122,7 @@ def make_pairs(
             {**info, **forward, REVERSED_INFO_KEY: False},
         )
     ]
-    if time_reversal:
+    if reversed_twin:
         backward = {FRAME_INFO_KEY: later.index, FUTURE_FRAME_INFO_KEY: earlier.index}
         pairs.append(
             pair_atoms(
@@ -171,25 +143,25 @@ class PairBuilder:
 
     :param lag: frames between the two frames of a pair.
     :param spacing: frames between the starts of consecutive pairs.
-    :param time_reversal: also write the time-reversed twin of each pair.
+    :param reversed_twins: also write the time-reversed twin of each pair.
     :param frame_interval: time between frames, fs, or None to read it from the
         files.
     :param output: the open set files.
-    :param progress: a progress bar counting frames.
+    :param progress: counts the frames read (``update(1)`` per frame).
     """
 
     def __init__(
         self,
         lag: int,
         spacing: int,
-        time_reversal: bool,
+        reversed_twins: bool,
         frame_interval: Optional[float],
         output: OutputFiles,
-        progress: Any,
+        progress: Progress,
     ) -> None:
         self.lag = lag
         self.spacing = spacing
-        self.time_reversal = time_reversal
+        self.reversed_twins = reversed_twins
         self.interval = frame_interval
         self.interval_from = "--frame-interval"
         self.output = output
@@ -232,7 +204,7 @@ class PairBuilder:
             )
         timestep = float(f"{self.lag * interval:.12g}")
         pairs, largest = make_pairs(
-            reader.path, earlier, later, timestep, self.time_reversal
+            reader.path, earlier, later, timestep, self.reversed_twins
         )
         for atoms in pairs:
             self.output.write_atoms(set_name, atoms)
@@ -242,6 +214,30 @@ class PairBuilder:
         self.summary.largest_displacement = max(
             self.summary.largest_displacement, largest
         )
+
+    def finish(
+        self, set_files: Dict[str, Path], options_path: Optional[Path]
+    ) -> PairsSummary:
+        """Complete the summary and write the options file, if asked for.
+
+        :param set_files: the file of each set, by short set name.
+        :param options_path: where the options file goes (None: not written).
+        """
+        summary = self.summary
+        summary.temperature = self.temperature_sum / max(summary.frames_read, 1)
+        summary.files = set_files
+        summary.options = options_path
+        summary.reversed_twins = self.reversed_twins
+        if options_path is not None:
+            text = options_text(
+                set_files,
+                options_path,
+                summary.timestep,
+                summary.masses,
+                time_reversal=not self.reversed_twins,
+            )
+            self.output.write_text("options", text)
+        return summary
 
     def add_masses(self, path: Path, frame: Frame) -> None:
         """Record the mass of each element of ``frame``; refuse an element with two
@@ -270,9 +266,9 @@ def missing_interval_message(reader: TrajectoryReader) -> str:
             "dump interval times the MD timestep, in fs)"
         )
     return (
-        "the file does not record the time between frames (info key 'time_fs' in "
-        "fs or 'time' in ASE units, or the header of a .traj file written by ASE "
-        "MD): give --frame-interval in fs"
+        "the file does not record the time between frames (info key "
+        f"'{FRAME_TIME_INFO_KEY}' in fs or 'time' in ASE units, or the header of a "
+        ".traj file written by ASE MD): give --frame-interval in fs"
     )
 
 
@@ -282,7 +278,7 @@ def build_pairs(
     lag: int,
     frame_interval: Optional[float] = None,
     spacing: int = DEFAULT_SPACING,
-    time_reversal: bool = True,
+    write_reversed_twins: bool = False,
     validation: float = 0.1,
     test: float = 0.1,
     options: Optional[Any] = None,
@@ -299,12 +295,15 @@ def build_pairs(
     :param frame_interval: time between frames, fs; read from the files if None
         and checked against them otherwise.
     :param spacing: frames between the starts of consecutive pairs.
-    :param time_reversal: also write the time-reversed twin of each pair.
+    :param write_reversed_twins: also write the time-reversed twin of each pair,
+        for training tools that do not reverse pairs themselves (``mtt train``
+        does, on the fly: the options file then switches that off).
     :param validation: fraction of the frames of each file for validation.
     :param test: fraction of the frames of each file for testing.
     :param options: where to write ``options.yaml`` for ``mtt train`` (None: not
         written); data paths in it are relative to its directory.
-    :param progress: show a progress bar on standard error (only on a terminal).
+    :param progress: show progress on standard error: a bar on a terminal, a few
+        lines otherwise.
     :param read_options: format and LAMMPS settings of the files.
     :raises ValueError: for bad arguments or input; nothing is written then.
     """
@@ -319,24 +318,17 @@ def build_pairs(
     readers = open_readers(trajectories, read_options or ReadOptions(), destinations)
     plans = plan_blocks(readers, lag, spacing, fractions)
     total = sum(reader.num_frames for reader in readers)
-    show = progress and sys.stderr.isatty()
     with (
         OutputFiles(destinations) as files,
-        tqdm.tqdm(total=total, unit="frame", disable=not show) as bar,
+        Progress(total, "frame", enabled=progress) as bar,
     ):
-        builder = PairBuilder(lag, spacing, time_reversal, frame_interval, files, bar)
+        builder = PairBuilder(
+            lag, spacing, write_reversed_twins, frame_interval, files, bar
+        )
         for reader, blocks in zip(readers, plans):
             builder.add_trajectory(reader, blocks)
-        summary = builder.summary
-        summary.temperature = builder.temperature_sum / max(summary.frames_read, 1)
-        if options_path is not None:
-            text = options_text(
-                set_files, options_path, summary.timestep, summary.masses
-            )
-            files.write_text("options", text)
+        summary = builder.finish(set_files, options_path)
         files.commit()
-    summary.files = set_files
-    summary.options = options_path
     return summary
 
 

@@ -12,12 +12,14 @@ import ase.io
 import yaml
 
 from .._names import (
+    ARCHITECTURE_NAME,
     FUTURE_MOMENTA_KEY,
     FUTURE_POSITIONS_KEY,
     LENGTH_UNIT,
     MOMENTUM,
     MOMENTUM_UNIT,
     POSITION,
+    POSITION_TARGET_UNIT,
 )
 
 
@@ -130,7 +132,7 @@ def dataset_section(path: str) -> Dict[str, Any]:
         "targets": {
             POSITION: {
                 "key": FUTURE_POSITIONS_KEY,
-                "unit": "A",
+                "unit": POSITION_TARGET_UNIT,
                 "type": {"cartesian": {"rank": 1}},
                 "per_atom": True,
             },
@@ -149,6 +151,7 @@ def options_text(
     options_path: Path,
     timestep: float,
     masses: Dict[int, float],
+    time_reversal: bool = True,
 ) -> str:
     """``options.yaml`` for ``mtt train`` on the written pairs, with the stride and
     the masses found in the data.
@@ -158,13 +161,17 @@ def options_text(
         relative to its directory.
     :param timestep: time between the frames of a pair, fs.
     :param masses: mass of each element found in the data, u, by atomic number.
+    :param time_reversal: whether ``mtt train`` is to reverse the pairs on the fly
+        (its default); off when the files hold the reversed twins already.
     """
     training: Dict[str, Any] = {
         "timestep": float(timestep),
         "masses": {int(z): float(mass) for z, mass in sorted(masses.items())},
     }
+    if not time_reversal:
+        training["time_reversal"] = False
     document: Dict[str, Any] = {
-        "architecture": {"name": "experimental.flashmd", "training": training}
+        "architecture": {"name": ARCHITECTURE_NAME, "training": training}
     }
     for name, path in set_files.items():
         relative = Path(os.path.relpath(path, options_path.parent)).as_posix()
@@ -175,4 +182,15 @@ def options_text(
         "# run `mtt train` from that directory. training.masses: u, by atomic\n"
         "# number, as found in the data.\n"
     )
+    if time_reversal:
+        header += (
+            "# Time reversal: `mtt train` reverses each training pair at random on\n"
+            "# the fly (training.time_reversal, on by default); the files hold\n"
+            "# the pairs in their recorded direction only.\n"
+        )
+    else:
+        header += (
+            "# The files hold each pair and its time-reversed twin, so\n"
+            "# training.time_reversal is off: `mtt train` would reverse them again.\n"
+        )
     return header + yaml.safe_dump(document, sort_keys=False)

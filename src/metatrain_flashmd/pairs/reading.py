@@ -20,6 +20,7 @@ import ase.io.formats
 import ase.units
 import numpy as np
 
+from .._names import FRAME_TIME_INFO_KEY
 from .frames import (
     Frame,
     TrajectoryError,
@@ -28,7 +29,7 @@ from .frames import (
 )
 
 
-TIME_INFO_KEYS = {"time_fs": 1.0, "time": 1.0 / ase.units.fs}
+TIME_INFO_KEYS = {FRAME_TIME_INFO_KEY: 1.0, "time": 1.0 / ase.units.fs}
 """Info keys recording the time of a frame, with the factor that converts to fs
 (``time`` is in ASE time units, as :meth:`MolecularDynamics.get_time` returns)."""
 LAMMPS_STEP_INFO_KEY = "timestep"
