@@ -348,7 +348,6 @@ def stage_pairs(system: cases.System, work: Path, cfg: Settings) -> None:
             str(cfg.train_frame_fs),
             "--spacing",
             str(cfg.pair_spacing_fs // cfg.train_frame_fs),
-            "--no-time-reversal",
             "--validation",
             "0.1",
             "--test",
