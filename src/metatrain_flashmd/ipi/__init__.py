@@ -1,9 +1,10 @@
 """FlashMD strides inside i-PI: NVE, NVT and NpT with i-PI's thermostats,
 barostats, outputs and checkpoints.
 
-:func:`flashmd_motion_step` turns an :class:`ipi.scripting.InteractiveSimulation`
-into one that advances by FlashMD strides; :func:`run_ipi` runs an i-PI XML input
-that way (the library behind ``mtt-flashmd ipi``). Needs i-PI:
+:func:`~metatrain_flashmd.ipi.flashmd_motion_step` turns an
+:class:`ipi.scripting.InteractiveSimulation` into one that advances by FlashMD
+strides; :func:`~metatrain_flashmd.ipi.run_ipi` runs an i-PI XML input that way (the
+library behind ``mtt-flashmd ipi``). Needs i-PI:
 ``pip install metatrain-flashmd[ipi]``.
 """
 

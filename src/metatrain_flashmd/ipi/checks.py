@@ -141,7 +141,7 @@ def check_timestep(motion: Dynamics, model_fs: float) -> None:
     :param motion: the i-PI dynamics; its ``dt`` is in atomic units of time.
     :param model_fs: the model's stride, in fs.
     :raises UnsupportedSimulationError: when they differ (relative tolerance
-        :data:`~metatrain_flashmd.ase.base.TIMESTEP_RTOL`).
+        ``metatrain_flashmd.ase.base.TIMESTEP_RTOL``).
     """
     given_fs = time_to_fs(motion.dt)
     if not math.isclose(given_fs, model_fs, rel_tol=TIMESTEP_RTOL):

@@ -1,7 +1,7 @@
 """Set up an i-PI simulation to advance by FlashMD strides.
 
-:func:`flashmd_motion_step` checks the simulation and the model once, before any
-stride, and returns the function that
+:func:`~metatrain_flashmd.ipi.flashmd_motion_step` checks the simulation and the
+model once, before any stride, and returns the function that
 :meth:`ipi.scripting.InteractiveSimulation.set_motion_step` takes.
 """
 

@@ -1,8 +1,8 @@
 """Run an i-PI input with FlashMD strides: the library behind ``mtt-flashmd ipi``.
 
-:func:`run_ipi` loads an i-PI XML input, replaces its dynamics step by FlashMD
-strides (:func:`~metatrain_flashmd.ipi.motion.flashmd_motion_step`) and runs it;
-i-PI writes the outputs and checkpoints the input asks for, relative to the
+:func:`~metatrain_flashmd.ipi.run_ipi` loads an i-PI XML input, replaces its
+dynamics step by FlashMD strides (:func:`~metatrain_flashmd.ipi.flashmd_motion_step`)
+and runs it; i-PI writes the outputs and checkpoints the input asks for, relative to the
 current directory, as the ``i-pi`` command does.
 """
 
@@ -61,7 +61,7 @@ def run_ipi(
 
     Everything is checked before the first stride (timestep against the model's,
     motion class, ensemble, masses): see
-    :func:`~metatrain_flashmd.ipi.motion.flashmd_motion_step`, which takes the
+    :func:`~metatrain_flashmd.ipi.flashmd_motion_step`, which takes the
     same options.
 
     :param input_path: the i-PI XML input; its timestep must be the model's stride

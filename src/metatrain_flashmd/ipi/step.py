@@ -30,10 +30,9 @@ and the stride as in i-PI.
 exactly. With ``conserve_energy``, i-PI's conserved quantity :math:`H` (kinetic plus
 potential energy from the i-PI forcefield, plus the thermostat's and barostat's
 terms) is evaluated just before the stride, after the first thermostat half-step
-and the cell coupling, and again just after it, at the new positions (one
-forcefield evaluation, which i-PI reuses for its outputs and the next step). The
-momenta relative to the centre of mass are then scaled by :math:`s` so that
-:math:`H` is the same:
+and the cell coupling, and again just after it, at the new positions and before
+the cell coupling and the second thermostat half-step. The momenta relative to the
+centre of mass are then scaled by :math:`s` so that :math:`H` is the same:
 
 .. math::
 
@@ -45,7 +44,13 @@ with :math:`V` the centre-of-mass velocity and :math:`K_\mathrm{int}` the kineti
 energy relative to it. An exact stride conserves :math:`H` in every ensemble (the
 cell, piston and thermostat are fixed during it), so this holds in NVE, NVT and
 NpT. When the numerator is negative the stride is undone and
-:class:`~metatrain_flashmd.ase.verlet.EnergyConservationError` raised.
+:class:`~metatrain_flashmd.ase.EnergyConservationError` raised. i-PI evaluates its
+forcefield when a quantity needs it and keeps the result until the positions or the
+cell change: in NVE and NVT the energy before the stride is the one the last step
+ended with, so rescaling costs one evaluation per step (without it, i-PI only
+evaluates the forcefield for its outputs); in NpT it costs three, as the cell
+coupling moves the positions before and after the stride (without it, one: the
+barostat needs the stress at every step).
 
 Reference: F. Bigi, S. Chong, A. Kristiadi, M. Ceriotti, "FlashMD: long-stride,
 universal prediction of molecular dynamics", arXiv:2505.19350 (2025).

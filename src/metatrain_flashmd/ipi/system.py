@@ -104,7 +104,7 @@ def match_masses(motion: Any, model: AtomisticModel, adopt: bool) -> None:
     :param model: the exported FlashMD model, with ``module.masses`` in u indexed
         by atomic number.
     :param adopt: replace masses within :data:`TABLE_RTOL` by the model's; when
-        false, any difference beyond :data:`~metatrain_flashmd.ase.base.MASS_RTOL`
+        false, any difference beyond ``metatrain_flashmd.ase.base.MASS_RTOL``
         is an error.
     :raises UnsupportedSimulationError: for an element the model does not know or
         a mass it was not trained with.

@@ -4,7 +4,7 @@ i-PI holds every quantity in Hartree atomic units: lengths in bohr :math:`a_0`,
 masses in electron masses :math:`m_e`, energies in hartree :math:`E_h`, times in
 :math:`\hbar/E_h` and momenta in :math:`\hbar/a_0`. A FlashMD model reads and
 predicts positions in Å, momenta in :math:`(\mathrm{eV\,u})^{1/2}` and masses in u,
-and its stride is given in fs (see :mod:`metatrain_flashmd._names`).
+and its stride is given in fs (``metatrain_flashmd._names``).
 
 The length, mass, energy and time factors are i-PI's own
 (:func:`ipi.utils.units.unit_to_user`), so that both sides use the same constants.
