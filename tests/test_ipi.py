@@ -285,6 +285,15 @@ def test_run_ipi_runs_the_input(flashmd_path, workdir):
     assert summary.steps == 2
 
 
+def test_run_ipi_restarts_from_the_checkpoint(flashmd_path, workdir):
+    (workdir / "input.xml").write_text(ipi_input("nvt", total_steps=4))
+    run_ipi("input.xml", flashmd_path, steps=2)
+    summary = run_ipi("RESTART", flashmd_path)
+    assert summary.steps == 2
+    rows = np.loadtxt(workdir / "simulation.out", ndmin=2)
+    np.testing.assert_allclose(rows[:, 1], [0.0, 10.0, 20.0, 30.0, 40.0])
+
+
 def test_run_ipi_checks_before_any_stride(flashmd_path, workdir):
     (workdir / "input.xml").write_text(ipi_input("nve", timestep_fs=2.0))
     with pytest.raises(UnsupportedSimulationError, match="2 fs"):
