@@ -60,3 +60,21 @@ def test_documented_input_runs_npt_with_a_metatomic_mlip(tmp_path, monkeypatch):
     assert row[4] != 0.0 and row[5] != 0.0
     assert Path("flashmd.pos_0.extxyz").is_file()
     assert Path("RESTART").is_file()
+
+
+def test_command_runs_the_documented_input(tmp_path, monkeypatch, capsys):
+    from metatrain_flashmd.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(SNIPPET, "input.xml")
+    ase.io.write("al.xyz", ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2))
+    export_tiny_mlip(tmp_path / "mlip.pt")
+    tiny_model(timestep=8.0).export().save("wrong-stride.pt")
+    assert main(["ipi", "input.xml", "--model", "wrong-stride.pt"]) == 1
+    error = capsys.readouterr().err
+    assert "mtt-flashmd ipi: error:" in error and "8" in error and "16" in error
+    assert not Path("flashmd.out").exists() or Path("flashmd.out").stat().st_size == 0
+
+    tiny_model(timestep=16.0).export().save("flashmd.pt")
+    assert main(["ipi", "input.xml", "--model", "flashmd.pt", "--steps", "2"]) == 0
+    assert "2 strides (0.032 ps)" in capsys.readouterr().out

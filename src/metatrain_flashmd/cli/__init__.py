@@ -11,7 +11,7 @@ import sys
 from typing import List, Optional
 
 
-SUBCOMMANDS = ("pairs", "md")
+SUBCOMMANDS = ("pairs", "md", "ipi")
 """Modules of this package defining a subcommand each."""
 
 
