@@ -6,8 +6,9 @@ the command runs.
 """
 
 import argparse
-import sys
 from typing import Any
+
+from .summary import run_simulation
 
 
 DESCRIPTION = """\
@@ -61,11 +62,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd ipi`` from parsed arguments; the exit status."""
-    from metatrain_flashmd.ase.verlet import EnergyConservationError
     from metatrain_flashmd.ipi import run_ipi
 
-    try:
-        summary = run_ipi(
+    return run_simulation(
+        "ipi",
+        lambda: run_ipi(
             args.input,
             args.model,
             args.steps,
@@ -73,12 +74,5 @@ def run(args: argparse.Namespace) -> int:
             conserve_energy=args.conserve_energy,
             random_rotation=args.random_rotation,
             adopt_model_masses=not args.strict_masses,
-        )
-    except EnergyConservationError as error:
-        print(f"mtt-flashmd ipi: error: {error}", file=sys.stderr)
-        return 1
-    print(
-        f"{summary.steps} strides ({summary.simulated_ps:.4g} ps): mean temperature "
-        f"{summary.mean_temperature:.1f} K, {summary.ps_per_day:.4g} ps/day"
+        ),
     )
-    return 0

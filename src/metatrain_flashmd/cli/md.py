@@ -4,10 +4,10 @@ A thin parser over :func:`metatrain_flashmd.ase.run.run_md`.
 """
 
 import argparse
-import sys
 from typing import Any
 
 from .._names import ENERGY_CALCULATORS, MOMENTUM_UNIT, THERMOSTATS
+from .summary import run_simulation
 
 
 DESCRIPTION = """\
@@ -131,10 +131,10 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd md`` from parsed arguments; the exit status."""
     from metatrain_flashmd.ase.run import run_md
-    from metatrain_flashmd.ase.verlet import EnergyConservationError
 
-    try:
-        summary = run_md(
+    return run_simulation(
+        "md",
+        lambda: run_md(
             args.model,
             args.structure,
             args.steps,
@@ -151,12 +151,5 @@ def run(args: argparse.Namespace) -> int:
             log=args.log,
             interval=args.interval,
             progress=True,
-        )
-    except EnergyConservationError as error:
-        print(f"mtt-flashmd md: error: {error}", file=sys.stderr)
-        return 1
-    print(
-        f"{summary.steps} strides ({summary.simulated_ps:.4g} ps): mean temperature "
-        f"{summary.mean_temperature:.1f} K, {summary.ps_per_day:.4g} ps/day"
+        ),
     )
-    return 0
