@@ -46,7 +46,6 @@ from .network.batching import (
 )
 from .network.conservation import conserve_center_of_mass, conserve_momentum
 from .network.heads import head_mlps, last_layers, neighbor_sum
-from .network.long_range import LongRange
 
 
 FS_IN_ASE_TIME: float = float(ase.units.fs)
@@ -112,9 +111,6 @@ class FlashMD(ModelInterface[ModelHypers]):
 
         self.backbone = Backbone(dict(hypers), num_species)
         self.num_readout_layers = self.backbone.num_readout_layers
-        self.long_range = LongRange(
-            dict(hypers["long_range"]), int(hypers["d_node"]), self.requested_nl
-        )
 
         d_node, d_pet, d_head = hypers["d_node"], hypers["d_pet"], hypers["d_head"]
         self.node_heads = torch.nn.ModuleDict()
@@ -364,7 +360,6 @@ class FlashMD(ModelInterface[ModelHypers]):
                 cutoff_factors,
                 reverse_neighbor_index,
             )
-        node_features = self.long_range(systems, batch, node_features)
 
         values: Dict[str, torch.Tensor] = {}
         if with_features:

@@ -34,11 +34,6 @@ class PairPredictor(torch.nn.Module):
     def __init__(self, model: FlashMD) -> None:
         super().__init__()
         self.model = model
-        if model.long_range.enabled:
-            raise ValueError(
-                "training with long_range.enable is not supported yet by this version "
-                "of metatrain-flashmd"
-            )
 
     def forward(self, atoms: AtomBatch) -> Dict[str, torch.Tensor]:
         return self.model.predict(atoms, [], self.model.target_names, [], False)
