@@ -238,6 +238,62 @@ def test_export_round_trip(tmp_path, model):
     assert torch.allclose(out["position"].block().values.squeeze(-1), expected)
 
 
+def test_training_path_equals_the_exported_model(tmp_path):
+    """A batch from the training collate (vesin neighbour lists) through
+    ``training_errors`` and the same structures through the exported model's
+    ``forward`` give the same positions and momenta."""
+    from metatomic.torch import load_atomistic_model
+
+    from metatrain_flashmd.training.pair_data import Pair, PairCollate
+
+    model = tiny_model([13, 29, 79], timestep=20.0)
+    model.set_normalization(0.7, 0.03, 1.3)
+    structures = [alloy(periodic=True), alloy(periodic=False, seed=1)]
+    pairs = []
+    for index, structure in enumerate(structures):
+        zeros = np.zeros((len(structure), 3))
+        pair = Pair(
+            types=structure.numbers,
+            positions=structure.positions,
+            momenta=structure.get_momenta(),
+            cell=structure.cell.array,
+            pbc=structure.pbc,
+            displacements=zeros,
+            future_momenta=zeros,
+        )
+        pairs.append((index, pair))
+    collate = PairCollate(model.cutoff, 0, time_reversal=False, random_rotations=False)
+    batch = collate(pairs)
+    atoms = batch.atoms(torch.float64, torch.device("cpu"))
+    # with zero truth, the physical errors are the predictions themselves
+    errors = model.training_errors(
+        atoms, batch.truth(torch.float64, atoms.cells.device)
+    )
+
+    model.export().save(str(tmp_path / "model.pt"))
+    exported = load_atomistic_model(str(tmp_path / "model.pt"))
+    systems = [make_system(structure, model, masses=True) for structure in structures]
+    options = ModelEvaluationOptions(
+        length_unit="angstrom",
+        outputs={
+            "position": ModelOutput(unit="angstrom", sample_kind="atom"),
+            "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
+        },
+    )
+    out = exported(systems, options, check_consistency=True)
+    positions = out["position"].block().values.squeeze(-1)
+    momenta = out["momentum"].block().values.squeeze(-1)
+    assert positions.dtype == torch.float64
+    expected = atoms.positions + errors.physical["position"]
+    torch.testing.assert_close(positions, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        momenta, errors.physical["momentum"], rtol=1e-12, atol=1e-12
+    )
+    # and the predictions are not trivial: atoms move, momenta change
+    assert (expected - atoms.positions).abs().max() > 1e-4
+    assert not torch.allclose(momenta, atoms.momenta, atol=1e-4)
+
+
 def test_flashmd_target_info_names_the_unknown_target():
     from metatrain_flashmd.dataset_info import flashmd_dataset_info, flashmd_target_info
 

@@ -13,30 +13,33 @@ from metatrain.utils.io import check_file_extension
 from metatrain.utils.logging import ROOT_LOGGER, MetricLogger
 from metatrain.utils.metrics import get_selected_metric
 
-from ._names import POSITION, TARGET_NAMES
 from .checkpoints import versions as checkpoints
 from .documentation import TrainerHypers
 from .model import FlashMD
 from .network.batching import AtomBatch
+from .network.outputs import TrainingErrors
 from .training import distributed
 from .training.dataset_checks import check_recorded_timesteps
 from .training.loss import TargetLoss, parse_loss
 from .training.metrics import ErrorAccumulator
 from .training.normalization import gather_statistics
-from .training.pair_data import IndexedPairs, PairBatch, PairBatchSampler, PairCollate
+from .training.pair_data import IndexedPairs, PairBatchSampler, PairCollate
 from .training.schedule import make_scheduler
 
 
-class PairPredictor(torch.nn.Module):
-    """The model as a function of an :class:`AtomBatch`, returning the predicted
-    displacements and momenta (the module wrapped for distributed training)."""
+class PairErrors(torch.nn.Module):
+    """The model's :meth:`~FlashMD.training_errors` as a module, so that
+    distributed training can wrap it (gradients are synchronised through the
+    wrapper's forward)."""
 
     def __init__(self, model: FlashMD) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, atoms: AtomBatch) -> Dict[str, torch.Tensor]:
-        return self.model.predict(atoms, [], self.model.target_names, [], False)
+    def forward(
+        self, atoms: AtomBatch, truth: Dict[str, torch.Tensor]
+    ) -> TrainingErrors:
+        return self.model.training_errors(atoms, truth)
 
 
 class Trainer(TrainerInterface[TrainerHypers]):
@@ -123,34 +126,6 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 )
         return {z: float(model.masses[z]) for z in model.atomic_types}
 
-    def _apply_fixed_scales(self, model: FlashMD) -> None:
-        """Apply ``fixed_scaling_weights`` on top of the data-derived scales."""
-        fixed = self.hypers["fixed_scaling_weights"]
-        for target, value in fixed.items():
-            if target not in TARGET_NAMES:
-                raise ValueError(
-                    f"training.fixed_scaling_weights names '{target}'; FlashMD targets "
-                    f"are {TARGET_NAMES}"
-                )
-            buffer = (
-                model.position_output_scale
-                if target == POSITION
-                else model.momentum_output_scale
-            )
-            sqrt_m = model.masses[torch.tensor(model.atomic_types)].sqrt()
-            if isinstance(value, dict):
-                for z, scale in value.items():
-                    if z not in model.atomic_types:
-                        raise ValueError(
-                            f"training.fixed_scaling_weights.{target} names element "
-                            f"{z}, which is not in the data"
-                        )
-                    buffer[model.atomic_types.index(z)] = float(scale)
-            elif target == POSITION:
-                buffer.copy_(float(value) / sqrt_m)
-            else:
-                buffer.copy_(float(value) * sqrt_m)
-
     # -- training ----------------------------------------------------------------
 
     def train(
@@ -197,7 +172,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 )
             else:
                 model.set_normalization(1.0, 1.0, 1.0)
-            self._apply_fixed_scales(model)
+            model.set_fixed_scales(self.hypers["fixed_scaling_weights"])
 
         finetune = self.hypers["finetune"]
         if finetune.get("read_from") is not None:
@@ -221,7 +196,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
         val_loader = self._loader(
             val_pairs, val_stats.sizes, model, shuffle=False, context=context
         )
-        predictor = PairPredictor(model)
+        predictor = PairErrors(model)
         wrapped = context.wrap(predictor)
 
         parameters = [p for p in model.parameters() if p.requires_grad]
@@ -366,8 +341,10 @@ class Trainer(TrainerInterface[TrainerHypers]):
             count = torch.tensor([3.0 * atoms.positions.shape[0]], dtype=torch.float64)
             if training and context.distributed:
                 count = context.all_reduce(count)
-            errors = _errors(model, atoms, batch, predictor(atoms))
-            loss = sum(losses[name](errors[name][1], float(count)) for name in names)
+            errors = predictor(atoms, batch.truth(dtype, context.device))
+            loss = sum(
+                losses[name](errors.normalised[name], float(count)) for name in names
+            )
             if training:
                 optimizer.zero_grad()
                 # gradients are averaged over ranks: scale so that their mean is the
@@ -379,9 +356,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 optimizer.step()
                 scheduler.step()
             if want_metrics:
-                species = model.species_to_species_index[atoms.types]
-                physical = {name: errors[name][0] for name in names}
-                accumulator.update(loss, species, physical)
+                accumulator.update(loss, errors.species, errors.physical)
         if not want_metrics:
             return {}
         return accumulator.finalize(
@@ -462,24 +437,3 @@ def _adam(
             if fused is None:
                 raise
     raise AssertionError("unreachable")
-
-
-def _errors(
-    model: FlashMD,
-    atoms: AtomBatch,
-    batch: PairBatch,
-    predictions: Dict[str, torch.Tensor],
-) -> Dict[str, Any]:
-    """Per target: (physical error (n, 3), normalised error (n, 3))."""
-    species = model.species_to_species_index[atoms.types]
-    result = {}
-    for name in model.target_names:
-        if name == POSITION:
-            truth = batch.displacements
-            scale = model.position_output_scale[species]
-        else:
-            truth = batch.future_momenta
-            scale = model.momentum_output_scale[species]
-        physical = predictions[name] - truth.to(atoms.positions)
-        result[name] = (physical, physical / scale.unsqueeze(-1))
-    return result
