@@ -238,6 +238,29 @@ def test_export_round_trip(tmp_path, model):
     assert torch.allclose(out["position"].block().values.squeeze(-1), expected)
 
 
+def load_reference_checkpoint(name: str) -> dict:
+    import gzip
+    from pathlib import Path
+
+    path = Path(__file__).parent / "checkpoints" / name
+    with gzip.open(path, "rb") as file:
+        return torch.load(file, weights_only=False)
+
+
+def test_plugin_format_1_checkpoints_lose_long_range():
+    checkpoint = load_reference_checkpoint("model-v1001_trainer-v1001.ckpt.gz")
+    assert checkpoint["model_data"]["model_hypers"]["long_range"]["enable"] is False
+    upgraded = FlashMD.upgrade_checkpoint(checkpoint)
+    assert upgraded["model_ckpt_version"] == FlashMD.__checkpoint_version__ == 1002
+    assert "long_range" not in upgraded["model_data"]["model_hypers"]
+    FlashMD.load_checkpoint(upgraded, "export")
+
+    enabled = load_reference_checkpoint("model-v1001_trainer-v1001.ckpt.gz")
+    enabled["model_data"]["model_hypers"]["long_range"]["enable"] = True
+    with pytest.raises(ValueError, match="it uses long-range features"):
+        FlashMD.upgrade_checkpoint(enabled)
+
+
 def test_training_path_equals_the_exported_model(tmp_path):
     """A batch from the training collate (vesin neighbour lists) through
     ``training_errors`` and the same structures through the exported model's
