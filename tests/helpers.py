@@ -17,6 +17,7 @@ from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatomic.torch import System
 from metatrain.utils.architectures import get_default_hypers
 
+from metatrain_flashmd._names import MOMENTUM_UNIT
 from metatrain_flashmd.dataset_info import flashmd_dataset_info
 
 
@@ -60,7 +61,7 @@ def pair_target_options(path: Any, quantity: bool = False) -> Dict[str, Dict]:
 
     return {
         "position": vector("position", "future_positions", "A"),
-        "momentum": vector("momentum", "future_momenta", "(eV*u)^(1/2)"),
+        "momentum": vector("momentum", "future_momenta", MOMENTUM_UNIT),
     }
 
 

@@ -12,6 +12,8 @@ import torch
 import yaml
 from helpers import TINY_MODEL_HYPERS
 
+from metatrain_flashmd._names import MOMENTUM_UNIT
+
 
 TINY = TINY_MODEL_HYPERS
 BUILTIN_PAIRS = Path(__file__).parent / "builtin_checkpoints" / "al32-pairs.xyz"
@@ -29,7 +31,7 @@ def targets(path: Path) -> dict:
 
     return {
         "position": vector("future_positions", "A"),
-        "momentum": vector("future_momenta", "(eV*u)^(1/2)"),
+        "momentum": vector("future_momenta", MOMENTUM_UNIT),
     }
 
 

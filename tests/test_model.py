@@ -12,6 +12,7 @@ from metatomic.torch import ModelEvaluationOptions, ModelOutput, systems_to_torc
 from metatrain.utils.data.target_info import get_energy_target_info
 from metatrain.utils.neighbor_lists import get_system_with_neighbor_lists
 
+from metatrain_flashmd._names import LENGTH_UNIT, MOMENTUM_UNIT
 from metatrain_flashmd.model import FlashMD
 
 
@@ -297,10 +298,10 @@ def test_training_path_equals_the_exported_model(tmp_path):
     exported = load_atomistic_model(str(tmp_path / "model.pt"))
     systems = [make_system(structure, model, masses=True) for structure in structures]
     options = ModelEvaluationOptions(
-        length_unit="angstrom",
+        length_unit=LENGTH_UNIT,
         outputs={
-            "position": ModelOutput(unit="angstrom", sample_kind="atom"),
-            "momentum": ModelOutput(unit="(eV*u)^(1/2)", sample_kind="atom"),
+            "position": ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
+            "momentum": ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
         },
     )
     out = exported(systems, options, check_consistency=True)

@@ -217,7 +217,9 @@ class TrainerHypers(TypedDict):
     time_reversal: bool = True
     """Augment the training data with time-reversed pairs: swap the two frames and
     negate both momenta (Hamiltonian dynamics is time-reversible). Doubles the
-    effective data; switch off only for non-reversible (e.g. thermostatted) data."""
+    effective data; switch off only for non-reversible (e.g. thermostatted) data.
+    The trainer owns time reversal: it reverses each pair with probability 1/2 at
+    every epoch, so pair files need no reversed twins."""
     random_rotations: bool = True
     """Apply a random rotation (and, half of the time, an inversion) to each training
     pair, consistently to positions, cell, momenta and targets. The network is not
@@ -265,7 +267,7 @@ class TrainerHypers(TypedDict):
     empty."""
     num_workers: Optional[int] = None
     """Processes preparing batches (neighbour lists, augmentation). ``null`` uses
-    none on small data sets and up to 4 otherwise."""
+    none for fewer than 2000 pairs and 2 otherwise."""
     log_mae: bool = False
     """Also log mean absolute errors."""
     log_separate_blocks: bool = False
