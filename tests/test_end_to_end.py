@@ -36,7 +36,9 @@ def targets(path: Path) -> dict:
 
 
 def mtt(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "METATRAIN_FLASHMD_DISABLE": ""}
+    # one thread per run: the suite runs in parallel, and competing threads of
+    # several processes slow each other down many times over
+    env = {**os.environ, "METATRAIN_FLASHMD_DISABLE": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "metatrain", *args],
         capture_output=True,
