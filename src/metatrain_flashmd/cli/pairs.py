@@ -175,6 +175,16 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "A and A/fs, ...), converted by ASE to A and ASE velocities "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-interval-check",
+        dest="check_interval",
+        action="store_false",
+        help="do not refuse files whose momenta contradict the time between frames "
+        "(atoms moving between consecutive frames much more or less than "
+        "momentum/mass times the interval), for data where velocity times time does "
+        "not describe that motion: velocities redrawn by a thermostat, frames far "
+        "apart against the vibrations",
+    )
 
 
 def run(args: argparse.Namespace) -> Optional[int]:
@@ -197,6 +207,7 @@ def run(args: argparse.Namespace) -> Optional[int]:
         read_options=ReadOptions(
             format=args.format, species=args.species, lammps_units=args.lammps_units
         ),
+        check_interval=args.check_interval,
     )
     if not args.quiet:
         print(summary.report())
