@@ -29,8 +29,9 @@ are written to pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with
 fraction 0 is not written). Each structure records the time between its frames in
 the info key {TIMESTEP_INFO_KEY} ({TIME_UNIT}) and the masses (array masses,
 {MASS_UNIT}). Pairs are written in their recorded direction only: mtt train reverses
-them in time at random on the fly (training.time_reversal). Nothing is written if
-an error occurs.
+them in time at random on the fly (training.time_reversal). The momenta are
+checked: they must give a temperature between 0 and 1e5 K and agree with the time
+between frames (see --no-interval-check). Nothing is written if an error occurs.
 """
 
 LEGACY_REVERSAL_NOTE = (
