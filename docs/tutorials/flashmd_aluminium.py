@@ -68,9 +68,12 @@ PROGRESS_LINE = re.compile(r"^\w+s \d+/\d+ \(\d+%\): ")
 
 
 def is_noise(line: str) -> bool:
-    """Progress reports, and warnings of the dependencies (deprecations, hints)."""
+    """Progress reports, and warnings of the dependencies (deprecations, hints);
+    not the warnings and notes of ``mtt-flashmd`` about the data."""
     if "%|" in line or PROGRESS_LINE.match(line):
         return True
+    if line.startswith(("warning: ", "note: ")):
+        return False
     return "warn" in line.lower() or not line.strip()
 
 
