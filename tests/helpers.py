@@ -220,3 +220,20 @@ def with_momenta(
         )
         system.add_data("mass", TensorMap(Labels.single().to(device), [block]))
     return system
+
+
+def ase_md_trajectory(
+    path: Path, timestep_fs: float, loginterval: int, steps: int
+) -> None:
+    """EMT MD of rattled fcc Al (32 atoms) written by ASE's own ``trajectory=``
+    (a ``.traj`` file whose header records the MD step and interval)."""
+    atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
+    atoms.rattle(0.05, seed=2)
+    atoms.calc = EMT()
+    with VelocityVerlet(
+        atoms,
+        timestep=timestep_fs * ase.units.fs,
+        trajectory=str(path),
+        loginterval=loginterval,
+    ) as dynamics:
+        dynamics.run(steps)

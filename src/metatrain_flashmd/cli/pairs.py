@@ -29,8 +29,9 @@ are written to pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with
 fraction 0 is not written). Each structure records the time between its frames in
 the info key {TIMESTEP_INFO_KEY} ({TIME_UNIT}) and the masses (array masses,
 {MASS_UNIT}). Pairs are written in their recorded direction only: mtt train reverses
-them in time at random on the fly (training.time_reversal). Nothing is written if
-an error occurs.
+them in time at random on the fly (training.time_reversal). The momenta are
+checked: they must give a temperature between 0 and 1e5 K and agree with the time
+between frames (see --no-interval-check). Nothing is written if an error occurs.
 """
 
 LEGACY_REVERSAL_NOTE = (
@@ -175,6 +176,16 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "A and A/fs, ...), converted by ASE to A and ASE velocities "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-interval-check",
+        dest="check_interval",
+        action="store_false",
+        help="do not refuse files whose momenta contradict the time between frames "
+        "(atoms moving between consecutive frames much more or less than "
+        "momentum/mass times the interval), for data where velocity times time does "
+        "not describe that motion: velocities redrawn by a thermostat, frames far "
+        "apart against the vibrations",
+    )
 
 
 def run(args: argparse.Namespace) -> Optional[int]:
@@ -197,6 +208,7 @@ def run(args: argparse.Namespace) -> Optional[int]:
         read_options=ReadOptions(
             format=args.format, species=args.species, lammps_units=args.lammps_units
         ),
+        check_interval=args.check_interval,
     )
     if not args.quiet:
         print(summary.report())
