@@ -26,7 +26,7 @@ def targets(path: Path) -> dict:
             "key": key,
             "unit": unit,
             "type": {"cartesian": {"rank": 1}},
-            "per_atom": True,
+            "sample_kind": "atom",
         }
 
     return {
