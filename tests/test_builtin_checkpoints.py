@@ -251,6 +251,7 @@ def test_all_versions_are_here():
 
 @pytest.mark.parametrize("path", CHECKPOINTS, ids=name_of)
 def test_conversion(path):
+    from metatrain.utils.hypers import init_with_defaults
     from metatrain.utils.pydantic import validate_architecture_options
 
     from metatrain_flashmd.documentation import ModelHypers, TrainerHypers
@@ -267,8 +268,11 @@ def test_conversion(path):
     assert record["trainer_ckpt_version"] == original["trainer_ckpt_version"]
 
     hypers = checkpoint["model_data"]["model_hypers"]
-    old_hypers = original["model_data"]["model_hypers"]
+    old_hypers = dict(original["model_data"]["model_hypers"])
+    assert not old_hypers.pop("long_range")["enable"]
     assert {k: hypers[k] for k in old_hypers} == old_hypers
+    # exactly this plugin's hypers: the built-in long_range entry is not carried over
+    assert sorted(hypers) == sorted(init_with_defaults(ModelHypers))
     assert hypers["momentum_encoder_width"] == 4 * old_hypers["d_node"]
     assert not hypers["conserve_momentum"] and not hypers["conserve_center_of_mass"]
     # the converted hypers are valid options of this plugin
@@ -681,6 +685,25 @@ def test_unconvertible_checkpoint_says_why():
     assert "could not convert it: it uses long-range features" in message
     assert "METATRAIN_FLASHMD_DISABLE=1" in message
     assert checkpoint.get("implementation") is None  # left untouched
+
+
+def test_builtin_long_range_entry_is_dropped():
+    """A built-in model without long-range features converts to hypers without the
+    built-in ``long_range`` entry (only this plugin's hypers, with its defaults)."""
+    from metatrain.utils.hypers import init_with_defaults
+
+    from metatrain_flashmd.checkpoints.builtin import convert_model_hypers
+    from metatrain_flashmd.documentation import ModelHypers
+
+    hypers = load(NEWEST)["model_data"]["model_hypers"]
+    hypers["long_range"] = {"enable": False, "builtin_only": 1}
+    converted = convert_model_hypers(hypers)
+    defaults = init_with_defaults(ModelHypers)
+    assert sorted(converted) == sorted(defaults)
+    assert converted.get("long_range") == defaults.get("long_range")
+    assert "builtin_only" in hypers["long_range"]  # the input is left unchanged
+    del hypers["long_range"]  # formats without the entry convert too
+    assert sorted(convert_model_hypers(hypers)) == sorted(defaults)
 
 
 def test_mismatched_optimizer_state_is_dropped(caplog):

@@ -19,7 +19,8 @@ Hyperparameters
     ``momentum_encoder_width = 4 * d_node`` (the width of the built-in momentum
     encoder) and switches ``conserve_momentum`` and ``conserve_center_of_mass`` off:
     the built-in model enforces neither, and the converted one must compute the same
-    function. Long-range models are not converted.
+    function. Long-range models are not converted; the (disabled) ``long_range``
+    entry of the others is dropped.
 
 Targets
     Older formats called the targets ``positions`` and ``momenta`` and spelled the

@@ -37,7 +37,8 @@ later)."""
 
 def convert_model_hypers(hypers: Dict[str, Any]) -> Dict[str, Any]:
     """Model hypers of this plugin computing the same function as the built-in
-    model with ``hypers``.
+    model with ``hypers``: this plugin's hypers (defaults for those the built-in
+    model has not), without the built-in ``long_range`` entry.
 
     :param hypers: ``model_data["model_hypers"]`` of a built-in checkpoint.
     :raises ConversionError: for long-range models, which are not converted.
@@ -46,10 +47,12 @@ def convert_model_hypers(hypers: Dict[str, Any]) -> Dict[str, Any]:
 
     from ...documentation import ModelHypers
 
-    if hypers.get("long_range", {}).get("enable", False):
+    hypers = dict(hypers)
+    long_range = hypers.pop("long_range", None) or {}
+    if long_range.get("enable", False):
         raise ConversionError(
-            "it uses long-range features (long_range.enable), which this version of "
-            "the plugin does not convert"
+            "it uses long-range features (long_range.enable), which this plugin "
+            "does not convert"
         )
     converted = init_with_defaults(ModelHypers)
     unknown = sorted(set(hypers) - set(converted))
