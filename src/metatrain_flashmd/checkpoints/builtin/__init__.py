@@ -50,14 +50,14 @@ Last layers
 Trainer state
     The epoch, best epoch, best metric, best weights and scheduler state are kept.
     The built-in records no random seed: converted checkpoints use
-    :data:`BUILTIN_SEED`. The learning-rate schedule of the original run is
-    reconstructed (``schedule_steps``, see :func:`convert_schedule`), so that a
-    restart resumes it where the built-in run stopped, as restarts of this plugin's
-    own checkpoints do. The Adam moments of parameters that map one-to-one are
-    carried over, in this plugin's parameter order; the merged encoder parameters
-    start with fresh moments. An optimizer state that does not match the
-    checkpoint's parameters is dropped with a warning (a fresh optimizer is then
-    used).
+    :data:`~metatrain_flashmd.checkpoints.builtin.training.BUILTIN_SEED`. The
+    learning-rate schedule of the original run is reconstructed
+    (``schedule_steps``, see :func:`convert_schedule`), so that a restart resumes it
+    where the built-in run stopped, as restarts of this plugin's own checkpoints
+    do. The Adam moments of parameters that map one-to-one are carried over, in this
+    plugin's parameter order; the merged encoder parameters start with fresh
+    moments. An optimizer state that does not match the checkpoint's parameters is
+    dropped with a warning (a fresh optimizer is then used).
 
 Restarts differ in one respect: the built-in trainer ran ``num_epochs`` *more*
 epochs at every restart, and recomputed its schedule for them, whereas this plugin's
