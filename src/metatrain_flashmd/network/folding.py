@@ -245,7 +245,7 @@ class FoldableCartesianTransformer(CartesianTransformer):
                         expansion=Affine(expansion.weight, expansion.bias),
                         mlp_in=fold_norm(
                             norm.weight,
-                            norm.bias if hasattr(norm, "bias") else None,
+                            getattr(norm, "bias", None),
                             center_mlp.w_in.weight,
                             center_mlp.w_in.bias,
                         ),
@@ -276,14 +276,14 @@ class FoldableCartesianTransformer(CartesianTransformer):
                     folded_block = FoldedBlock(
                         attention_in=fold_norm(
                             first_norm.weight,
-                            first_norm.bias if hasattr(first_norm, "bias") else None,
+                            getattr(first_norm, "bias", None),
                             qkv.weight,
                             qkv.bias,
                         ),
                         attention_out=Affine(output.weight, output.bias),
                         mlp_in=fold_norm(
                             second_norm.weight,
-                            second_norm.bias if hasattr(second_norm, "bias") else None,
+                            getattr(second_norm, "bias", None),
                             mlp.w_in.weight,
                             mlp.w_in.bias,
                         ),
