@@ -1,17 +1,15 @@
-"""The optimised forward pass computes the same function as the reference one.
+"""The optimised forward pass computes the same function as a plain one.
 
-``tests/data/speedups_reference.pt`` holds, for a few hyperparameter variants, the
-weights of small float64 models, the outputs they gave and the gradients of a scalar
-function of those outputs with respect to every parameter, all computed with the
-implementation before the speed-ups (metatrain's ``CartesianTransformer`` forward and
-the unchunked backbone and heads; regenerate with
-``python tests/test_model_speedups.py`` only from such a version). The tests load the
-weights into the current model and require the same outputs and gradients to 1e-6.
-The transformer layer is also compared directly with metatrain's
+For a few hyperparameter variants, small float64 models (random weights, the
+normalisations' weights perturbed so that folding them is tested) are evaluated on a
+batch of systems with the model's public ``forward``, and by
+:func:`reference_forward.reference_forward` (metatrain's ``CartesianTransformer``
+forward and an unchunked backbone and heads) with the same parameters; the outputs
+and the gradients of a scalar function of them with respect to every parameter must
+agree to 1e-6. The transformer layer is also compared directly with metatrain's
 ``CartesianTransformer.forward`` on random padded inputs.
 """
 
-import copy
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -25,12 +23,12 @@ from metatrain.pet.modules.transformer import CartesianTransformer
 
 
 sys.path.insert(0, str(Path(__file__).parent))
+from reference_forward import reference_forward  # noqa: E402
 from test_model import alloy, make_system  # noqa: E402
 
 from metatrain_flashmd.model import FlashMD  # noqa: E402
 
 
-REFERENCE = Path(__file__).parent / "data" / "speedups_reference.pt"
 TOLERANCE = 1e-6
 SMALL = {
     "d_pet": 16,
@@ -66,12 +64,17 @@ OUTPUTS = [
 
 
 def build(variant: str, seed: int = 0) -> FlashMD:
+    """A float64 model of ``variant`` with random weights, its normalisations'
+    weights perturbed and a non-trivial normalisation of inputs and outputs."""
     torch.manual_seed(seed)
     hypers = tiny_hypers(**{**SMALL, **VARIANTS[variant]})
     model = FlashMD(hypers, flashmd_dataset_info([13, 29, 79]))
     model.set_timestep(20.0)
-    # non-trivial normalisation, as after training
     model.set_normalization(0.7, 0.03, 1.3)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "norm" in name:
+                parameter.add_(0.3 * torch.randn_like(parameter))
     return model.to(torch.float64)
 
 
@@ -83,38 +86,57 @@ def structures() -> List[ase.Atoms]:
     return [alloy(periodic=True), alloy(periodic=False, seed=1), dilute]
 
 
-def evaluate(model: FlashMD) -> Dict[str, torch.Tensor]:
-    """All outputs for the batch of :func:`structures`, and the gradients of a
-    scalar function of them with respect to every parameter."""
-    systems = [make_system(atoms, model, masses=True) for atoms in structures()]
-    requested = {name: ModelOutput(sample_kind="atom") for name in OUTPUTS}
-    model.zero_grad()
-    results = model(systems, requested)
-    values = {name: results[name].block().values for name in OUTPUTS}
-    scalar = sum(
+def scalar_of(values: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """A scalar function of all outputs that every output element changes."""
+    return sum(
         (torch.sin(3.0 * v) * torch.linspace(-1, 1, v.numel()).reshape(v.shape))
         .sum()
         .double()
         for v in values.values()
     )
-    scalar.backward()
-    gradients = {
-        "grad:" + name: parameter.grad.detach().clone()
-        for name, parameter in model.named_parameters()
-    }
+
+
+def with_gradients(
+    module: torch.nn.Module, values: Dict[str, torch.Tensor]
+) -> Dict[str, torch.Tensor]:
+    """``values`` (detached) and, as ``grad:<name>``, the gradient of
+    :func:`scalar_of` them with respect to each parameter of ``module``."""
+    scalar_of(values).backward()
+    gradients = {}
+    for name, parameter in module.named_parameters():
+        grad = parameter.grad
+        gradients["grad:" + name] = (
+            torch.zeros_like(parameter) if grad is None else grad.detach().clone()
+        )
     return {**{k: v.detach() for k, v in values.items()}, **gradients}
 
 
-def regenerate() -> None:
-    data = {}
-    for variant in VARIANTS:
-        model = build(variant)
-        data[variant] = {
-            "state_dict": copy.deepcopy(model.state_dict()),
-            "results": evaluate(model),
-        }
-    REFERENCE.parent.mkdir(exist_ok=True)
-    torch.save(data, REFERENCE)
+def per_atom(results: Dict[str, Any]) -> Dict[str, torch.Tensor]:
+    """The values of the model's output ``TensorMap`` of each of :data:`OUTPUTS`,
+    as (atoms, values) tensors."""
+    values = {}
+    for name in OUTPUTS:
+        block_values = results[name].block().values
+        values[name] = block_values.reshape(block_values.shape[0], -1)
+    return values
+
+
+def evaluate(model: FlashMD) -> Dict[str, torch.Tensor]:
+    """All outputs of ``model.forward`` for the batch of :func:`structures` ((atoms,
+    values) each), and the gradients with respect to every parameter."""
+    systems = [make_system(atoms, model, masses=True) for atoms in structures()]
+    requested = {name: ModelOutput(sample_kind="atom") for name in OUTPUTS}
+    model.zero_grad()
+    return with_gradients(model, per_atom(model(systems, requested)))
+
+
+def evaluate_reference(model: FlashMD) -> Dict[str, torch.Tensor]:
+    """What :func:`evaluate` gives, computed by the plain reference with the same
+    parameters."""
+    systems = [make_system(atoms, model, masses=True) for atoms in structures()]
+    model.zero_grad()
+    values = reference_forward(model, systems)
+    return with_gradients(model, {name: values[name] for name in OUTPUTS})
 
 
 def check_against_reference(
@@ -122,31 +144,40 @@ def check_against_reference(
 ) -> None:
     for name, got in results.items():
         expected = reference[name]
+        assert got.shape == expected.shape, name
         scale = max(1.0, float(expected.abs().max()))
         error = float((got - expected).abs().max())
         assert error <= TOLERANCE * scale, f"{name}: {error:.3g}"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_reference_sees_every_parameter(variant):
+    """The scalar function depends on every parameter (a parameter the reference
+    ignored would otherwise go untested)."""
+    gradients = evaluate_reference(build(variant))
+    for name, gradient in gradients.items():
+        if name.startswith("grad:"):
+            assert float(gradient.abs().max()) > 0.0, name
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("chunk_tokens", [None, 70])
 def test_same_outputs_and_gradients_as_reference(variant, chunk_tokens):
-    reference = torch.load(REFERENCE, weights_only=False)[variant]
-    model = build(variant, seed=1)
-    model.load_state_dict(reference["state_dict"])
+    model = build(variant)
     if chunk_tokens is not None:
         model.backbone.chunk_tokens = chunk_tokens
+    expected = evaluate_reference(model)
     results = evaluate(model)
-    assert sorted(results) == sorted(reference["results"])
-    check_against_reference(results, reference["results"])
+    assert sorted(results) == sorted(expected)
+    check_against_reference(results, expected)
 
 
 @pytest.mark.parametrize("variant", ["default", "residual_layernorm_silu"])
 def test_exported_model_matches_reference(variant, tmp_path):
     from metatomic.torch import ModelEvaluationOptions, load_atomistic_model
 
-    reference = torch.load(REFERENCE, weights_only=False)[variant]
-    model = build(variant, seed=1)
-    model.load_state_dict(reference["state_dict"])
+    model = build(variant)
+    expected = evaluate_reference(model)
     model.backbone.chunk_tokens = 70
     model.export().save(str(tmp_path / "model.pt"))
     exported = load_atomistic_model(str(tmp_path / "model.pt"))
@@ -157,8 +188,7 @@ def test_exported_model_matches_reference(variant, tmp_path):
     )
     for _ in range(3):  # TorchScript optimises the graph over the first calls
         results = exported(systems, options, check_consistency=True)
-    values = {name: results[name].block().values for name in OUTPUTS}
-    check_against_reference(values, reference["results"])
+    check_against_reference(per_atom(results), expected)
 
 
 def random_layer_inputs(
@@ -299,10 +329,7 @@ def test_float32_scripted_layer_matches_metatrain(options):
 def test_float32_inference_matches_training_mode(variant):
     """Without gradients, the backbone reuses its buffers in place, chunk by chunk;
     it computes what the autograd path computes."""
-    reference = torch.load(REFERENCE, weights_only=False)[variant]
-    model = build(variant, seed=1)
-    model.load_state_dict(reference["state_dict"])
-    model = model.float()
+    model = build(variant).float()
     model.backbone.chunk_tokens = 70
     systems = [
         make_system(atoms, model, dtype=torch.float32, masses=True)
@@ -316,7 +343,3 @@ def test_float32_inference_matches_training_mode(variant):
         a = in_place[name].block().values
         b = with_gradients[name].block().values.detach()
         assert float((a - b).abs().max()) < 2e-4 * max(1.0, float(b.abs().max()))
-
-
-if __name__ == "__main__":
-    regenerate()

@@ -132,7 +132,7 @@ class LongRangeError(ValueError):
 
 def without_long_range(hypers: Dict[str, Any]) -> Dict[str, Any]:
     """Model ``hypers`` without their ``long_range`` section, which this plugin no
-    longer has (plugin format 1 and all built-in formats carry one).
+    longer has (plugin format 1 carries one).
 
     :raises LongRangeError: if long-range features are switched on: the model
         cannot be read without them.
@@ -148,23 +148,16 @@ def without_long_range(hypers: Dict[str, Any]) -> Dict[str, Any]:
 
 def convert_builtin(checkpoint: Dict[str, Any], build_model: "ModelBuilder") -> None:
     """Convert a built-in ``checkpoint`` of a known format, in place, to this
-    plugin's current format (see :mod:`metatrain_flashmd.checkpoints.builtin`);
-    ``build_model`` is the model class. Its ``long_range`` model hypers are dropped
-    first (:func:`without_long_range`).
+    plugin's current format (see :mod:`metatrain_flashmd.checkpoints.builtin`,
+    which also drops the built-in ``long_range`` hypers); ``build_model`` is the
+    model class.
 
     :raises ConversionError: if it cannot be converted; ``checkpoint`` is then left
         unchanged.
     """
-    from .builtin import ConversionError, convert_checkpoint
+    from .builtin import convert_checkpoint
 
-    model_data = checkpoint["model_data"]
-    try:
-        hypers = without_long_range(model_data["model_hypers"])
-    except LongRangeError as error:
-        raise ConversionError(str(error)) from error
-    # a shallow view: the checkpoint itself changes only once converted
-    view = {**checkpoint, "model_data": {**model_data, "model_hypers": hypers}}
-    converted = convert_checkpoint(view, build_model)
+    converted = convert_checkpoint(checkpoint, build_model)
     checkpoint.update(converted)
     checkpoint["implementation"] = IMPLEMENTATION
     checkpoint["model_ckpt_version"] = MODEL_VERSION

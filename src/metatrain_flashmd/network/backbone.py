@@ -13,13 +13,14 @@ the system only by the layer outputs. Messages cross between atoms only between
 layers (the reversal ``i -> j`` to ``j -> i``), after all chunks are done.
 """
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from .encoder import MomentumEncoder
-from .transformer import FastCartesianTransformer, fold_norm
+from .folding import Affine, FoldedMLP, fold_norm, silu_mlp
+from .transformer import FastCartesianTransformer
 
 
 CHUNK_TOKENS = 8192
@@ -166,20 +167,18 @@ class Backbone(torch.nn.Module):
         # the messages, updated in place, and the layer outputs
         messages = torch.empty(0)
         spare = torch.empty(0)
-        for index, (layer, norm, mixer) in enumerate(
-            zip(self.gnn_layers, self.message_norms, self.message_mixers)
-        ):
+        folded_mixers = self._fold_mixers()
+        for index, (layer, norm) in enumerate(zip(self.gnn_layers, self.message_norms)):
             # the first layer's messages are the neighbour-species embedding, which
             # the layer folds into its own first linear map
             first = index == 0
-            folded = layer.fold(self.edge_embedder.weight if first else None)
             shape = [num_atoms, num_neighbors, layer.d_model]
             if list(spare.shape) == shape and not spare.requires_grad:
                 buffer = spare
             else:
                 buffer = _empty_like_rows(nodes, num_atoms, shape[1:])
             new_nodes, new_messages = layer.run_chunked(
-                folded,
+                layer.fold(self.edge_embedder.weight if first else None),
                 nodes,
                 None if first else messages,
                 buffer,
@@ -190,45 +189,84 @@ class Backbone(torch.nn.Module):
                 edge_distances,
                 cutoff_factors,
             )
-
-            # the mixer with the layer norm's affine weights folded in
-            weights: List[torch.Tensor] = []
-            if hasattr(mixer[0], "weight") and hasattr(mixer[2], "weight"):
-                weights = fold_norm(
-                    norm.weight, norm.bias, mixer[0].weight, mixer[0].bias
-                ) + [mixer[2].weight, mixer[2].bias]
-            in_place = not (
-                first or messages.requires_grad or new_messages.requires_grad
+            mixed = self._mix(
+                index,
+                folded_mixers[index],
+                norm.eps,
+                messages,
+                new_messages,
+                bounds,
+                neighbor_species_index,
+                reverse_neighbor_index,
             )
-            mixed = messages if in_place else torch.empty_like(new_messages)
-            for start, end in zip(bounds[:-1], bounds[1:]):
-                with torch.profiler.record_function("FlashMD::message_mixing"):
-                    if first:
-                        old = self.edge_embedder(neighbor_species_index[start:end])
-                    else:
-                        old = messages[start:end]
-                    current = new_messages[start:end]
-                    reversed_messages = _reverse_rows(
-                        new_messages, reverse_neighbor_index[start:end]
-                    )
-                    both = torch.cat([current, reversed_messages], dim=-1)
-                    if len(weights) > 0:
-                        hidden = F.layer_norm(
-                            both, [both.shape[-1]], None, None, norm.eps
-                        )
-                        hidden = F.silu(F.linear(hidden, weights[0], weights[1]))
-                        update = F.linear(hidden, weights[2], weights[3])
-                        update = update + old + current
-                    else:
-                        update = old + current + mixer(norm(both))
-                if end - start == num_atoms:
-                    mixed = update
-                else:
-                    # rows of other atoms are still to be read, but only from
-                    # new_messages: updating the messages in place is safe
-                    mixed[start:end] = update
             nodes, messages, spare = new_nodes, mixed, new_messages
         return [nodes], [messages]
+
+    def _fold_mixers(self) -> List[Optional[FoldedMLP]]:
+        """Each message mixer with its layer norm's weights folded into its first
+        linear layer; None if one of its linear layers was replaced."""
+        folded: List[Optional[FoldedMLP]] = []
+        for norm, mixer in zip(self.message_norms, self.message_mixers):
+            folded_mixer: Optional[FoldedMLP] = None
+            if hasattr(mixer[0], "weight") and hasattr(mixer[2], "weight"):
+                folded_mixer = FoldedMLP(
+                    fold_norm(norm.weight, norm.bias, mixer[0].weight, mixer[0].bias),
+                    Affine(mixer[2].weight, mixer[2].bias),
+                )
+            folded.append(folded_mixer)
+        return folded
+
+    def _mix(
+        self,
+        index: int,
+        folded_mixer: Optional[FoldedMLP],
+        norm_eps: float,
+        messages: torch.Tensor,
+        new_messages: torch.Tensor,
+        bounds: List[int],
+        neighbor_species_index: torch.Tensor,
+        reverse_neighbor_index: torch.Tensor,
+    ) -> torch.Tensor:
+        """``m + m' + mixer(norm([m', reverse(m')]))`` for the messages ``m`` into
+        layer ``index`` (its neighbour-species embedding for the first) and ``m'``
+        out of it, chunk by chunk; without autograd, written into ``messages``."""
+        first = index == 0
+        num_atoms = new_messages.shape[0]
+        in_place = not (first or messages.requires_grad or new_messages.requires_grad)
+        mixed = messages if in_place else torch.empty_like(new_messages)
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            with torch.profiler.record_function("FlashMD::message_mixing"):
+                if first:
+                    old = self.edge_embedder(neighbor_species_index[start:end])
+                else:
+                    old = messages[start:end]
+                current = new_messages[start:end]
+                reversed_messages = _reverse_rows(
+                    new_messages, reverse_neighbor_index[start:end]
+                )
+                both = torch.cat([current, reversed_messages], dim=-1)
+                if folded_mixer is not None:
+                    normalized = F.layer_norm(
+                        both, [both.shape[-1]], None, None, norm_eps
+                    )
+                    update = silu_mlp(normalized, folded_mixer) + old + current
+                else:
+                    update = old + current + self._unfolded_mixer(index, both)
+            if end - start == num_atoms:
+                mixed = update
+            else:
+                # rows of other atoms are still to be read, but only from
+                # new_messages: updating the messages in place is safe
+                mixed[start:end] = update
+        return mixed
+
+    def _unfolded_mixer(self, index: int, both: torch.Tensor) -> torch.Tensor:
+        """``mixer(norm(both))`` with the modules of layer ``index`` (TorchScript
+        cannot index a module list with a variable)."""
+        for i, (norm, mixer) in enumerate(zip(self.message_norms, self.message_mixers)):
+            if i == index:
+                return mixer(norm(both))
+        raise ValueError("no message mixer for layer " + str(index))
 
     def _residual(
         self,
