@@ -109,6 +109,7 @@ class Replicas:
         atom_budget: Optional[int] = None,
     ) -> None:
         self.integrators = list(integrators)
+        """The replicas' integrators, in order."""
         if not self.integrators:
             raise ValueError("give at least one integrator")
         if labels is None:
@@ -118,6 +119,7 @@ class Replicas:
                 f"got {len(labels)} labels for {len(self.integrators)} replicas"
             )
         self.labels = list(labels)
+        """The replicas' labels (``None`` for none)."""
         self.model = shared_model(self.integrators)
         self.cutoff = model_cutoff(self.model)
         check_replicas(
@@ -131,6 +133,7 @@ class Replicas:
         if atom_budget < 1:
             raise ValueError(f"the atom budget must be at least 1, got {atom_budget}")
         self.atom_budget = int(atom_budget)
+        """The most atoms in one model call."""
         self.model_calls = 0
         """Model evaluations made so far (for diagnostics)."""
 
