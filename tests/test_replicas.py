@@ -285,10 +285,14 @@ def test_an_integrator_error_stops_its_replica_alone(model):
         VelocityVerlet(at_rest, model, conserve_energy=True),
         VelocityVerlet(moving, model),
     ]
-    outcomes = Replicas(integrators, labels=["rest", None]).run(3)
+    replicas = Replicas(integrators, labels=["rest", None])
+    outcomes = replicas.run(3)
     assert outcomes[0].steps == 0
     assert outcomes[0].error.startswith("EnergyConservationError: cannot conserve")
     assert outcomes[1].steps == 3 and outcomes[1].error is None
+    again = replicas.run(1)  # a failed replica is left out of later runs
+    assert again[0].steps == 0 and again[0].error == outcomes[0].error
+    assert again[1].steps == 1 and integrators[1].nsteps == 4
 
 
 def test_an_interrupted_run_stops_every_thread(model, monkeypatch):

@@ -136,6 +136,8 @@ class Replicas:
         """The most atoms in one model call."""
         self.model_calls = 0
         """Model evaluations made so far (for diagnostics)."""
+        self.stopped: Dict[int, str] = {}
+        """The replicas that failed (index -> error); later runs leave them out."""
 
     def __len__(self) -> int:
         return len(self.integrators)
@@ -149,14 +151,17 @@ class Replicas:
 
         :param steps: strides per replica.
         :param progress: show one progress bar (strides) on standard error.
-        :return: what each replica did, in order.
+        :return: what each replica did, in order. Replicas that failed in an
+            earlier run are left out (their error is repeated).
         """
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         exchange = StrideExchange(len(self))
         outcomes = [
-            ReplicaOutcome(index, label) for index, label in enumerate(self.labels)
+            ReplicaOutcome(index, label, error=self.stopped.get(index))
+            for index, label in enumerate(self.labels)
         ]
+        running = [i for i in range(len(self)) if i not in self.stopped]
         threads = [
             threading.Thread(
                 target=self._replica,
@@ -164,14 +169,16 @@ class Replicas:
                 name=f"flashmd-replica-{index}",
                 daemon=True,
             )
-            for index in range(len(self))
+            for index in running
         ]
-        for index, dynamics in enumerate(self.integrators):
-            dynamics._predict = functools.partial(exchange.request, index)
+        for index in running:
+            self.integrators[index]._predict = functools.partial(
+                exchange.request, index
+            )
         try:
             for thread in threads:
                 thread.start()
-            self._coordinate(exchange, steps, progress)
+            self._coordinate(exchange, running, steps, progress)
         except BaseException:
             exchange.cancel()
             raise
@@ -201,6 +208,7 @@ class Replicas:
             outcome.error = "the run was interrupted"
         except Exception as error:  # one replica's failure stops it alone
             outcome.error = f"{type(error).__name__}: {error}"
+            self.stopped[index] = outcome.error
             LOGGER.warning(
                 f"{self.name(index)} stopped after {dynamics.nsteps - start} "
                 f"strides: {outcome.error}"
@@ -211,9 +219,15 @@ class Replicas:
                 outcome.mean_temperature = float(np.mean(temperatures))
             exchange.finish(index)
 
-    def _coordinate(self, exchange: StrideExchange, steps: int, progress: bool) -> None:
-        """Serve the replicas' strides until all have finished."""
-        running = set(range(len(self)))
+    def _coordinate(
+        self,
+        exchange: StrideExchange,
+        replicas: List[int],
+        steps: int,
+        progress: bool,
+    ) -> None:
+        """Serve the strides of ``replicas`` until all have finished."""
+        running = set(replicas)
         bar = tqdm(total=steps, unit="stride", disable=not progress, leave=False)
         atom_strides = 0
         start = time.perf_counter()
