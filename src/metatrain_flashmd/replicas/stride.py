@@ -87,9 +87,10 @@ def _per_atom(name: str, values: torch.Tensor, unit: str, system: System) -> Ten
             [name], torch.zeros((1, 1), dtype=torch.int32, device=device)
         ),
     )
-    tensor = TensorMap(Labels(["_"], torch.zeros((1, 1), dtype=torch.int32)), [block])
+    keys = Labels(["_"], torch.zeros((1, 1), dtype=torch.int32, device=device))
+    tensor = TensorMap(keys, [block])
     tensor.set_info("unit", unit)
-    return tensor.to(device=device)
+    return tensor
 
 
 def build_systems(inputs: Sequence[torch.Tensor], sizes: List[int]) -> List[System]:
