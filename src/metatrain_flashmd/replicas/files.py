@@ -1,0 +1,178 @@
+"""Run many replicas from files, each with its own trajectory and log: the library
+behind a multi-structure ``mtt-flashmd md``.
+
+Each replica is prepared exactly as :func:`~metatrain_flashmd.ase.run_md` prepares
+its one system (same reading, initial momenta, energy calculator, integrator and
+files), from its own seed, so that replica ``i`` seeded with ``s`` writes what
+``run_md`` seeded with ``s`` writes for the same structure.
+"""
+
+import contextlib
+import dataclasses
+import logging
+import pathlib
+import time
+from typing import List, Optional, Sequence, Tuple, Union
+
+import ase
+import numpy as np
+
+from metatrain_flashmd.ase.base import ModelLike
+from metatrain_flashmd.ase.run import (
+    CSVLog,
+    FrameWriter,
+    energy_calculator_for,
+    read_structure,
+)
+from metatrain_flashmd.replicas.build import make_replicas
+from metatrain_flashmd.replicas.checks import ReplicaInputError, replica_name
+from metatrain_flashmd.replicas.driver import ReplicaOutcome
+
+
+Path = Union[str, pathlib.Path]
+Structure = Tuple[Union[Path, ase.Atoms], Optional[str]]
+"""A replica's starting structure (a file, whose last frame is used, or atoms) and
+its label for messages (``None``: the file name, if any)."""
+
+
+def numbered_paths(path: Path, count: int) -> List[pathlib.Path]:
+    """One path per replica from one name: ``out.extxyz`` gives ``out-0.extxyz``,
+    ``out-1.extxyz``, ... (zero-padded to the same width)."""
+    path = pathlib.Path(path)
+    width = len(str(max(count - 1, 0)))
+    return [
+        path.with_name(f"{path.stem}-{i:0{width}d}{path.suffix}") for i in range(count)
+    ]
+
+
+def _check_paths(
+    count: int, outputs: Sequence[Path], logs: Optional[Sequence[Path]]
+) -> None:
+    """Refuse output lists of the wrong length or naming one file twice."""
+    paths = [pathlib.Path(p).resolve() for p in outputs]
+    if logs is not None:
+        if len(logs) != count:
+            raise ValueError(f"got {len(logs)} log files for {count} replicas")
+        paths += [pathlib.Path(p).resolve() for p in logs]
+    if len(outputs) != count:
+        raise ValueError(f"got {len(outputs)} trajectory files for {count} replicas")
+    if len(set(paths)) != len(paths):
+        raise ValueError("every replica needs trajectory and log files of its own")
+
+
+@dataclasses.dataclass
+class ReplicaOptions:
+    """The dynamics every replica of :func:`run_replicas` runs (the options of
+    :func:`~metatrain_flashmd.ase.run_md`)."""
+
+    thermostat: str = "none"
+    """``"none"`` (NVE), ``"langevin"`` or ``"bussi"``."""
+    temperature_K: Optional[float] = None  # noqa: N815 - ASE spelling
+    """Bath temperature and temperature of the initial momenta of structures
+    without momenta, K."""
+    time_constant_fs: float = 100.0
+    """Thermostat time constant, fs."""
+    equipartition_time_fs: Optional[float] = None
+    """NVE only, see :class:`~metatrain_flashmd.ase.VelocityVerlet`."""
+    energy_model: Optional[Path] = None
+    """Metatomic model of the potential energy (eV), loaded once per replica."""
+    energy_calculator: Optional[str] = None
+    """``"emt"`` instead of ``energy_model``."""
+    random_rotation: bool = False
+    """Randomly rotate each system around each stride."""
+
+
+def run_replicas(
+    model: ModelLike,
+    structures: Sequence[Structure],
+    steps: int,
+    outputs: Sequence[Path],
+    options: Optional[ReplicaOptions] = None,
+    *,
+    logs: Optional[Sequence[Path]] = None,
+    seeds: Optional[Sequence[Optional[int]]] = None,
+    device: Optional[str] = None,
+    interval: int = 1,
+    atom_budget: Optional[int] = None,
+    progress: bool = False,
+) -> List[ReplicaOutcome]:
+    """Run ``steps`` FlashMD strides of every structure together, one model call per
+    stride for all (see :class:`~metatrain_flashmd.replicas.Replicas`).
+
+    :param model: the exported FlashMD model (``.pt`` path or loaded).
+    :param structures: (structure, label) per replica.
+    :param steps: number of strides.
+    :param outputs: a trajectory file per replica (``.extxyz``, ``.xyz`` or
+        ``.traj``), overwritten (see :func:`numbered_paths`).
+    :param options: the dynamics, the same for every replica; NVE without energy
+        when ``None``.
+    :param logs: a CSV log file per replica, overwritten; none when ``None``.
+    :param seeds: a seed per replica (initial momenta, rotations, thermostat); see
+        :func:`~metatrain_flashmd.replicas.replica_seeds`.
+    :param device: torch device; ``None`` picks one.
+    :param interval: write a frame and a log row every ``interval`` strides.
+    :param atom_budget: the most atoms in one model call; from the device's memory
+        when ``None``.
+    :param progress: show one progress bar on standard error.
+    :return: what each replica did; a replica that failed has its ``error`` set,
+        and its files keep what was written before.
+    """
+    options = ReplicaOptions() if options is None else options
+    count = len(structures)
+    if steps < 0 or interval < 1:
+        raise ValueError("steps must be >= 0 and interval >= 1")
+    _check_paths(count, outputs, logs)
+    seeds = [None] * count if seeds is None else list(seeds)
+    if len(seeds) != count:
+        raise ValueError(f"got {len(seeds)} seeds for {count} replicas")
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    systems, labels = [], []
+    for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
+        if label is None and not isinstance(structure, ase.Atoms):
+            label = str(structure)
+        try:
+            atoms = read_structure(structure, options.temperature_K, rng)
+        except (ValueError, OSError) as error:
+            name = replica_name(index, label)
+            raise ReplicaInputError(f"{name}: {error}") from error
+        atoms.calc = energy_calculator_for(
+            options.energy_model, options.energy_calculator, device
+        )
+        systems.append(atoms)
+        labels.append(label)
+    replicas = make_replicas(
+        systems,
+        model,
+        options.thermostat,
+        temperature_K=options.temperature_K,
+        time_constant_fs=options.time_constant_fs,
+        equipartition_time_fs=options.equipartition_time_fs,
+        rngs=rngs,
+        labels=labels,
+        atom_budget=atom_budget,
+        device=device,
+        random_rotation=options.random_rotation,
+    )
+    energy = systems[0].calc is not None
+    logging.info(
+        f"FlashMD {type(replicas.integrators[0]).__name__}: {count} replicas, "
+        f"{steps} strides, {sum(len(atoms) for atoms in systems)} atoms in all, "
+        f"at most {replicas.atom_budget} atoms per model call"
+    )
+    with contextlib.ExitStack() as stack:
+        for index, dynamics in enumerate(replicas.integrators):
+            stack.callback(dynamics.close)
+            writer = FrameWriter(outputs[index], dynamics, energy, stack)
+            dynamics.attach(writer, interval)
+            if logs is not None:
+                file = stack.enter_context(open(logs[index], "w", newline=""))
+                dynamics.attach(CSVLog(file, dynamics, energy), interval)
+        start = time.perf_counter()
+        outcomes = replicas.run(steps, progress=progress)
+        elapsed = time.perf_counter() - start
+    failed = sum(outcome.error is not None for outcome in outcomes)
+    logging.info(
+        f"{count - failed} of {count} replicas completed {steps} strides in "
+        f"{elapsed:.1f} s ({replicas.model_calls} model calls)"
+    )
+    return outcomes
