@@ -183,7 +183,7 @@ class Comparison:
                 noise_floor=float("nan"),
                 tolerance=1.0,
                 factor=0.0,
-                note=f"passes at most {DIFFUSION_THRESHOLD_A2:g} A^2",
+                note=f"a run diffuses above {DIFFUSION_THRESHOLD_A2:g} A^2",
             )
         halves = [
             part["diffusion"]["D_A2_per_ps"]

@@ -4,7 +4,7 @@ per-stride diagnostics, in memory and as the JSON of ``summary.json``.
 ``summary.json`` (format :data:`SUMMARY_FORMAT`) holds, at the top level,
 ``passed`` (true when no check failed), ``failed`` (the names of the failed
 checks), ``settings``, ``tolerances``, ``checks`` (each check's fields, see
-:class:`~metatrain_flashmd.validation.checks.Check`), ``figures`` (the reference's
+:class:`~metatrain_flashmd.validation.Check`), ``figures`` (the reference's
 and each FlashMD run's, with the RDF and VACF curves), ``stopped`` (runs that
 stopped early, and why), ``stride`` (per-stride diagnostics) and ``files``.
 """
