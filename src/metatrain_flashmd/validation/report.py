@@ -15,8 +15,9 @@ from metatrain_flashmd.validation.result import ValidationResult
 RULE = (
     "A check passes when its deviation is at most the threshold, the larger of "
     "the tolerance and a multiple of the noise floor: the same deviation measured "
-    "on the reference itself (its first half against its second half; for mean "
-    "temperatures, the block-averaged standard error of its mean). Deviations are "
+    "on the reference itself (its first half against its second half; for the "
+    "mean and spread of temperatures, their block-averaged standard errors). "
+    "Deviations are "
     "dimensionless: relative differences for temperatures, diffusion and energy "
     "drift (the drift as the temperature change it makes over the run), integrated "
     "differences for RDFs and root mean square differences for VACFs."

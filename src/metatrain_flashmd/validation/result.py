@@ -65,7 +65,9 @@ class ValidationResult:
     """The outcome of :func:`~metatrain_flashmd.validation.validate`."""
 
     settings: ValidationSettings
+    """How the validation was run."""
     tolerances: Tolerances
+    """The tolerances it was judged by."""
     checks: List[Check]
     """Every comparison and its verdict."""
     figures: Dict[str, Dict[str, Any]]
