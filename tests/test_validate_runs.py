@@ -212,3 +212,25 @@ def test_a_run_at_another_temperature_fails(exact_nvt):
     mean = next(c for c in checks if c.quantity == "temperature_mean")
     assert mean.passed is False
     assert mean.value > 400 and mean.deviation > mean.threshold >= 0.03
+
+
+def test_runs_start_with_the_centre_of_mass_at_rest():
+    """A START whose centre of mass moves (a Langevin run without FixCom leaves
+    one) is brought to rest in both runs, as FlashMD holds it."""
+    from ase.md.velocitydistribution import thermalize_momenta
+
+    from metatrain_flashmd.validation.flashmd_run import run_flashmd
+
+    start = aluminium()
+    thermalize_momenta(start, TEMPERATURE, rng=np.random.default_rng(6))
+    start.set_momenta(start.get_momenta() + 0.5)
+    internal = start.get_momenta() - start.get_masses()[:, None] * (
+        start.get_momenta().sum(axis=0) / start.get_masses().sum()
+    )
+    reference = run_reference(start, EMT(), "nve", STRIDE_FS, 2, 2.0)
+    model = verlet_stride_model(STRIDE_FS, SUBSTEPS)
+    flashmd = run_flashmd(model, start, "nve", 2, TEMPERATURE).trajectory
+    for trajectory in (reference, flashmd):
+        assert trajectory.momentum_fixed and trajectory.num_frames == 3
+        np.testing.assert_allclose(trajectory.momenta.sum(axis=1), 0.0, atol=1e-10)
+        np.testing.assert_allclose(trajectory.momenta[0], internal, atol=1e-12)

@@ -14,13 +14,13 @@ from typing import Any, List, Optional
 import ase
 import ase.units
 import numpy as np
-from ase.constraints import FixCom
 
 from metatrain_flashmd.ase import Bussi, Langevin, VelocityVerlet
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
 from metatrain_flashmd.ase.verlet import EnergyConservationError
 from metatrain_flashmd.observables.temperature import element_temperatures
 from metatrain_flashmd.observables.trajectory import Trajectory, trajectory_from_atoms
+from metatrain_flashmd.validation.reference import at_rest
 
 
 RUN_KINDS = ("nvt", "nve", "nve_rescaled")
@@ -101,7 +101,8 @@ def run_flashmd(
     """Run ``strides`` FlashMD strides of ``kind`` from ``start``.
 
     :param model: the exported FlashMD model.
-    :param start: positions and momenta to start from.
+    :param start: positions and momenta to start from (the centre of mass is
+        brought to rest, as in the reference run).
     :param kind: one of :data:`RUN_KINDS`.
     :param strides: number of strides.
     :param temperature_K: bath temperature (NVT) and scale of the blow-up guard, K.
@@ -112,9 +113,7 @@ def run_flashmd(
     :param rng: random generator of the thermostat.
     :param device: torch device of the model.
     """
-    atoms = start.copy()
-    atoms.set_constraint(FixCom())
-    atoms.set_momenta(start.get_momenta(), apply_constraint=False)
+    atoms = at_rest(start.copy())
     atoms.calc = calculator
     dynamics = make_dynamics(
         atoms,

@@ -36,7 +36,9 @@ def substeps(stride_fs: float, max_timestep_fs: float) -> Tuple[int, float]:
 
 
 def at_rest(atoms: ase.Atoms) -> ase.Atoms:
-    """``atoms`` with zero total momentum held by a FixCom constraint."""
+    """``atoms`` (changed in place) with zero total momentum, held by a FixCom
+    constraint: the centre-of-mass velocity is subtracted from every atom, the
+    other motions are kept."""
     Stationary(atoms, preserve_temperature=False)
     atoms.set_constraint(FixCom())
     return atoms
@@ -145,7 +147,6 @@ def run_reference(
     """
     count, timestep = substeps(stride_fs, max_timestep_fs)
     atoms = at_rest(start.copy())
-    atoms.set_momenta(start.get_momenta(), apply_constraint=False)
     atoms.calc = calculator
     dynamics = integrator(atoms, ensemble, timestep, **bath)
     frames: List[ase.Atoms] = []

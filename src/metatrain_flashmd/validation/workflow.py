@@ -25,7 +25,7 @@ from metatrain_flashmd.validation.inputs import (
     read_start,
 )
 from metatrain_flashmd.validation.outputs import write_outputs
-from metatrain_flashmd.validation.reference import equilibrate, run_reference
+from metatrain_flashmd.validation.reference import at_rest, equilibrate, run_reference
 from metatrain_flashmd.validation.reference_file import read_reference_trajectory
 from metatrain_flashmd.validation.report import headline, verdict_table
 from metatrain_flashmd.validation.result import ValidationResult, ValidationSettings
@@ -221,11 +221,12 @@ def check_settings(settings: ValidationSettings) -> None:
 
 
 def starting_state(inputs: Inputs, rng: np.random.Generator) -> Any:
-    """The state both runs start from: START with its momenta, or equilibrated by
-    the reference, or the reference trajectory's first frame."""
+    """The state both runs start from: START with its momenta (its centre of mass
+    brought to rest, as FlashMD holds it), or equilibrated by the reference, or
+    the reference trajectory's first frame."""
     atoms, settings = inputs.atoms, inputs.settings
     if atoms.has("momenta"):
-        return atoms
+        return at_rest(atoms.copy())
     if inputs.reference_trajectory is not None:
         LOG.info("START has no momenta: starting from the reference's first frame")
         return inputs.reference_trajectory.frame(0)
