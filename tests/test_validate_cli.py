@@ -219,6 +219,8 @@ def test_missing_files_and_bad_options(models, start, tmp_path, capsys):
     assert status == 2 and "no such structure file" in error
     status, error = run([models["Al"], start, *common, "--time-ps", "0.1"], capsys)
     assert status == 2 and "fewer than 20 strides" in error
+    status, error = run([models["Al"], start, *common, "--report-dir", start], capsys)
+    assert status == 2 and "exists and is not a directory" in error
     status, error = run([models["Al"], start, *common, "--tolerance", "rfd=1"], capsys)
     assert status == 2 and "unknown tolerance(s) rfd" in error
 

@@ -106,6 +106,9 @@ def validate(
     :param quiet: do not print the verdict table.
     :raises ValidationInputError: for unusable input, before anything is written.
     """
+    if report_dir is not None and Path(report_dir).exists():
+        if not Path(report_dir).is_dir():
+            raise ValidationInputError(report_dir, "exists and is not a directory")
     inputs = prepare(
         model,
         start,
