@@ -68,28 +68,16 @@ def run_checks(
     return checks
 
 
-def stride_figures(
+def diagnose(
     settings: ValidationSettings,
     model: Any,
-    calculator: Any,
-    reference: Trajectory,
+    pairs: List[Any],
+    source: str,
     device: Optional[str],
 ) -> Optional[Dict[str, Any]]:
-    """Per-stride diagnostics on pairs of reference frames one stride apart, with
-    the temperature offset each element's kinetic energy bias gives under the
-    thermostat (NVT) and its heating rate (NVE); ``None`` without pairs."""
-    if calculator is not None:
-        pairs = reference_pairs(
-            reference,
-            calculator,
-            settings.stride_fs,
-            settings.reference_timestep_fs,
-            settings.stride_pairs,
-        )
-        source = "each ended by one stride of reference NVE"
-    else:
-        pairs = trajectory_pairs(reference, settings.stride_fs, settings.stride_pairs)
-        source = "frames of the reference trajectory"
+    """Per-stride diagnostics on ``pairs``, with the temperature offset each
+    element's kinetic energy bias gives under the thermostat (NVT) and its
+    heating rate (NVE); ``None`` without pairs."""
     if not pairs:
         return None
     figures = stride_diagnostics(predict_pairs(model, pairs, device))
@@ -106,6 +94,39 @@ def stride_figures(
         symbol: bias * 1000.0 / settings.stride_fs for symbol, bias in biases.items()
     }
     return figures
+
+
+def stride_figures(
+    settings: ValidationSettings,
+    model: Any,
+    calculator: Any,
+    states: Dict[str, Trajectory],
+    device: Optional[str],
+) -> Dict[str, Dict[str, Any]]:
+    """Per-stride diagnostics from the frames of each of ``states``
+    (``reference``: the reference run; ``visited``: a FlashMD run), each frame
+    ended by one stride of reference NVE; with only a reference trajectory, on
+    its own frames one stride apart (``reference`` only)."""
+    if calculator is None:
+        reference = states["reference"]
+        pairs = trajectory_pairs(reference, settings.stride_fs, settings.stride_pairs)
+        found = diagnose(settings, model, pairs, "the reference trajectory", device)
+        return {"reference": found} if found else {}
+    result = {}
+    for name, trajectory in states.items():
+        pairs = reference_pairs(
+            trajectory,
+            calculator,
+            settings.stride_fs,
+            settings.reference_timestep_fs,
+            settings.stride_pairs,
+        )
+        where = "the reference run" if name == "reference" else "the FlashMD run"
+        source = f"{where}, each ended by one stride of reference NVE"
+        found = diagnose(settings, model, pairs, source, device)
+        if found:
+            result[name] = found
+    return result
 
 
 def assess(
@@ -134,5 +155,10 @@ def assess(
             noise, figures[kind], run, judge_structure, settings, tolerances
         )
     stopped = {kind: run.stopped for kind, run in runs.items() if run.stopped}
-    stride = stride_figures(settings, model, calculator, kept, device)
+    visited = runs["nve_rescaled" if "nve_rescaled" in runs else next(iter(runs))]
+    states = {
+        "reference": kept,
+        "visited": visited.trajectory.without_start(settings.discard_fraction),
+    }
+    stride = stride_figures(settings, model, calculator, states, device)
     return ValidationResult(settings, tolerances, checks, figures, stopped, stride)

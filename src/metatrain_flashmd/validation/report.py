@@ -6,7 +6,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from metatrain_flashmd.validation.checks import Check
 from metatrain_flashmd.validation.result import ValidationResult
@@ -86,33 +86,48 @@ def settings_text(result: ValidationResult) -> str:
     )
 
 
-def stride_table(result: ValidationResult) -> str:
-    """The per-stride diagnostics as markdown."""
-    stride = result.stride
-    if stride is None:
-        return "No pairs one stride apart: no per-stride diagnostics."
+STATES = {
+    "reference": "States of the reference",
+    "visited": "States the FlashMD run visited",
+}
+"""Titles of the per-stride diagnostics of each set of states."""
+
+
+def stride_table(name: str, stride: Dict[str, Any]) -> str:
+    """The per-stride diagnostics of one set of states as markdown."""
     lines = [
-        f"On {stride['pairs']} pairs of reference frames one stride apart "
-        f"({stride['source']}):",
+        f"{STATES.get(name, name)}: {stride['pairs']} pairs one stride apart, from "
+        f"frames of {stride['source']}.",
         "",
         "| element | atoms x pairs | kinetic energy added (K/stride) "
-        "| expected NVT offset (K) | RMS sqrt(m) dq (A u^1/2) "
+        "| expected NVT offset (K) | NVE heating (K/ps) | RMS sqrt(m) dq (A u^1/2) "
         "| RMS p/sqrt(m) (eV^1/2) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for symbol, row in stride["elements"].items():
-        offset = stride["thermostat_offset_K"].get(symbol, float("nan"))
+        offset = stride["thermostat_offset_K"][symbol]
+        heating = stride["heating_K_per_ps"][symbol]
         lines.append(
             f"| {symbol} | {row['samples']} | {row['kinetic_bias_K']:+.3g} "
             f"({row['kinetic_bias_error_K']:.2g}) | {_number(offset, 3)} "
-            f"| {row['rms_position']:.4g} | {row['rms_momentum']:.4g} |"
+            f"| {_number(heating, 3)} | {row['rms_position']:.4g} "
+            f"| {row['rms_momentum']:.4g} |"
         )
     slopes = ", ".join(
-        f"{name.replace('_', ' ')} {value:.4f}"
-        for name, value in stride["slopes"].items()
+        f"{key.replace('_', ' ')} {value:.4f}"
+        for key, value in stride["slopes"].items()
     )
     lines += ["", f"Slopes of predicted on true (1 = unbiased): {slopes}."]
     return "\n".join(lines)
+
+
+def stride_section(result: ValidationResult) -> str:
+    """Every set of per-stride diagnostics."""
+    if not result.stride:
+        return "No pairs one stride apart: no per-stride diagnostics."
+    return "\n\n".join(
+        stride_table(name, figures) for name, figures in result.stride.items()
+    )
 
 
 def report_markdown(result: ValidationResult, plots: Dict[str, str]) -> str:
@@ -127,7 +142,7 @@ def report_markdown(result: ValidationResult, plots: Dict[str, str]) -> str:
     if result.stopped:
         parts.append("## Runs stopped early")
         parts.append("\n".join(f"- {k}: {v}" for k, v in result.stopped.items()))
-    parts += ["## Per-stride diagnostics", stride_table(result)]
+    parts += ["## Per-stride diagnostics", stride_section(result)]
     if plots:
         parts.append("## Plots")
         parts.append("\n".join(f"![{k}]({v})" for k, v in plots.items()))

@@ -6,7 +6,8 @@ per-stride diagnostics, in memory and as the JSON of ``summary.json``.
 checks), ``settings``, ``tolerances``, ``checks`` (each check's fields, see
 :class:`~metatrain_flashmd.validation.Check`), ``figures`` (the reference's
 and each FlashMD run's, with the RDF and VACF curves), ``stopped`` (runs that
-stopped early, and why), ``stride`` (per-stride diagnostics) and ``files``.
+stopped early, and why), ``stride`` (per-stride diagnostics on reference states
+and on states a FlashMD run visited) and ``files``.
 """
 
 import dataclasses
@@ -75,9 +76,11 @@ class ValidationResult:
     ``nve_rescaled``)."""
     stopped: Dict[str, str]
     """FlashMD runs that stopped before the end, and why."""
-    stride: Optional[Dict[str, Any]]
-    """Per-stride diagnostics (``elements``, ``slopes``, ``thermostat_offset_K``,
-    ``pairs``), or ``None`` without pairs."""
+    stride: Dict[str, Dict[str, Any]]
+    """Per-stride diagnostics on pairs starting at frames of the reference run
+    (``reference``) and of a FlashMD run (``visited``, with a reference
+    calculator), each with ``elements``, ``slopes``, ``thermostat_offset_K``,
+    ``heating_K_per_ps``, ``pairs`` and ``source``; empty without pairs."""
     files: Dict[str, str] = dataclasses.field(default_factory=dict)
     """Files written, by role (``report``, ``summary``, plots, trajectories)."""
 
