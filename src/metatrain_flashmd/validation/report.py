@@ -133,7 +133,7 @@ def stride_section(result: ValidationResult) -> str:
 def report_markdown(result: ValidationResult, plots: Dict[str, str]) -> str:
     """The contents of ``report.md``."""
     parts = [
-        f"# FlashMD validation: {headline(result)}",
+        f"# FlashMD validation {headline(result)}",
         settings_text(result),
         "## Verdicts",
         verdict_table(result.checks),
