@@ -3,13 +3,14 @@
 The steps, in order: load and check every input (nothing is run or written before
 they pass); equilibrate a START without momenta with the reference; run reference
 MD and FlashMD for the same time from the same start (or read the reference
-trajectory); predict pairs of reference frames one stride apart; compare; write
-the report; print the verdict table.
+trajectory); predict pairs one stride apart from frames of the reference and of a
+FlashMD run (per-stride diagnostics); compare; write the report; print the
+verdict table.
 """
 
 import dataclasses
 import logging
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -188,7 +189,7 @@ def prepare(
         )
     else:
         calculator = make_calculator(reference, device)
-        if not isinstance(reference, (str, Path)):
+        if not isinstance(reference, (str, PurePath)):
             settings.reference = type(calculator).__name__
         check_calculator(calculator, atoms, settings.reference, start_name)
     return Inputs(loaded, atoms, calculator, trajectory, settings)
