@@ -1,13 +1,14 @@
 """Toy FlashMD models with a known exact answer, for testing the integrators.
 
-:class:`HarmonicToy` has the interface of an exported FlashMD model (requested
+:class:`ToyStride` has the interface of an exported FlashMD model (requested
 inputs ``momentum`` and ``mass``, outputs ``position`` and ``momentum``, buffers
-``timestep`` in fs and ``masses`` in u indexed by atomic number), and propagates each
-atom exactly along a harmonic oscillator tethered to the origin.
+``timestep`` in fs and ``masses`` in u indexed by atomic number);
+:class:`HarmonicToy` propagates each atom exactly along a harmonic oscillator
+tethered to the origin.
 """
 
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import ase.data
 import ase.units
@@ -26,31 +27,25 @@ from metatomic.torch import (
 from metatrain_flashmd._names import LENGTH_UNIT, MASS_UNIT, MOMENTUM_UNIT
 
 
-class HarmonicToy(torch.nn.Module):
-    """Every atom on a spring tied to the origin, with angular frequencies
-    ``omegas`` (rad/fs) along x, y and z: isotropic (rotation-equivariant around
-    the origin) when the three are equal.
+class ToyStride(torch.nn.Module):
+    """Base of the toy models: the interface of an exported FlashMD model, with
+    :meth:`advance` mapping one system's positions and momenta over a stride
+    (Python only, never scripted).
 
-    Over one stride the exact solution is, per axis,
-    ``x' = x cos(w dt) + p sin(w dt) / (m w)`` and
-    ``p' = p cos(w dt) - m w x sin(w dt)``.
+    :param timestep_fs: the stride, fs.
+    :param atomic_types: elements the model accepts (ASE masses, u).
     """
 
-    def __init__(
-        self, omegas: Sequence[float], timestep_fs: float, atomic_types: List[int]
-    ) -> None:
+    def __init__(self, timestep_fs: float, atomic_types: Sequence[int]) -> None:
         super().__init__()
         masses = torch.full((max(atomic_types) + 1,), float("nan"), dtype=torch.float64)
         for z in atomic_types:
             masses[z] = float(ase.data.atomic_masses[z])
         self.register_buffer("masses", masses)
         self.register_buffer("timestep", torch.tensor(float(timestep_fs)))
-        # angular frequencies in ASE units (1 / ASE time)
-        omega = torch.tensor([float(w) for w in omegas], dtype=torch.float64)
-        self.register_buffer("omega", omega / ase.units.fs)
         self.component_labels = Labels(["xyz"], torch.arange(3).reshape(-1, 1))
         self.evaluations = 0
-        """Number of forward calls (Python only, not TorchScript)."""
+        """Number of forward calls."""
 
     def requested_inputs(self) -> Dict[str, ModelOutput]:
         return {
@@ -60,6 +55,13 @@ class HarmonicToy(torch.nn.Module):
 
     def requested_neighbor_lists(self) -> List[NeighborListOptions]:
         return []
+
+    def advance(
+        self, system: System, momenta: torch.Tensor, masses: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Positions and momenta of ``system`` one stride later, (n, 3) each;
+        ``momenta`` (n, 3) and ``masses`` (n, 1) are its inputs."""
+        raise NotImplementedError
 
     def forward(
         self,
@@ -71,15 +73,12 @@ class HarmonicToy(torch.nn.Module):
         positions: List[torch.Tensor] = []
         momenta: List[torch.Tensor] = []
         samples: List[torch.Tensor] = []
-        angle = self.omega * (self.timestep * ase.units.fs)
         for index, system in enumerate(systems):
-            x = system.positions
             p = system.get_data("momentum").block().values.reshape(-1, 3)
             m = system.get_data("mass").block().values.reshape(-1, 1)
-            positions.append(
-                x * torch.cos(angle) + p * torch.sin(angle) / (m * self.omega)
-            )
-            momenta.append(p * torch.cos(angle) - m * self.omega * x * torch.sin(angle))
+            later = self.advance(system, p, m)
+            positions.append(later[0])
+            momenta.append(later[1])
             atoms = torch.arange(len(system), dtype=torch.int32)
             samples.append(torch.stack([torch.full_like(atoms, index), atoms], dim=1))
         sample_labels = Labels(["system", "atom"], torch.cat(samples))
@@ -97,18 +96,10 @@ class HarmonicToy(torch.nn.Module):
         return results
 
 
-def harmonic_model(
-    omegas: Sequence[float] = (0.17, 0.17, 0.17),
-    timestep_fs: float = 10.0,
-    atomic_types: Sequence[int] = (13,),
+def export_toy(
+    toy: ToyStride, name: str, atomic_types: Sequence[int]
 ) -> AtomisticModel:
-    """An exported :class:`HarmonicToy` (float64, CPU).
-
-    :param omegas: angular frequencies along x, y, z, rad/fs.
-    :param timestep_fs: the stride, fs.
-    :param atomic_types: elements the model accepts.
-    """
-    toy = HarmonicToy(omegas, timestep_fs, list(atomic_types)).eval()
+    """``toy`` wrapped as an exported FlashMD model (float64, CPU)."""
     outputs = {
         "position": ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
         "momentum": ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
@@ -121,7 +112,51 @@ def harmonic_model(
         supported_devices=["cpu"],
         dtype="float64",
     )
-    return AtomisticModel(toy, ModelMetadata(name="harmonic toy"), capabilities)
+    return AtomisticModel(toy.eval(), ModelMetadata(name=name), capabilities)
+
+
+class HarmonicToy(ToyStride):
+    """Every atom on a spring tied to the origin, with angular frequencies
+    ``omegas`` (rad/fs) along x, y and z: isotropic (rotation-equivariant around
+    the origin) when the three are equal.
+
+    Over one stride the exact solution is, per axis,
+    ``x' = x cos(w dt) + p sin(w dt) / (m w)`` and
+    ``p' = p cos(w dt) - m w x sin(w dt)``.
+    """
+
+    def __init__(
+        self, omegas: Sequence[float], timestep_fs: float, atomic_types: List[int]
+    ) -> None:
+        super().__init__(timestep_fs, atomic_types)
+        # angular frequencies in ASE units (1 / ASE time)
+        omega = torch.tensor([float(w) for w in omegas], dtype=torch.float64)
+        self.register_buffer("omega", omega / ase.units.fs)
+
+    def advance(
+        self, system: System, momenta: torch.Tensor, masses: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        x, p, m = system.positions, momenta, masses
+        angle = self.omega * (self.timestep * ase.units.fs)
+        return (
+            x * torch.cos(angle) + p * torch.sin(angle) / (m * self.omega),
+            p * torch.cos(angle) - m * self.omega * x * torch.sin(angle),
+        )
+
+
+def harmonic_model(
+    omegas: Sequence[float] = (0.17, 0.17, 0.17),
+    timestep_fs: float = 10.0,
+    atomic_types: Sequence[int] = (13,),
+) -> AtomisticModel:
+    """An exported :class:`HarmonicToy` (float64, CPU).
+
+    :param omegas: angular frequencies along x, y, z, rad/fs.
+    :param timestep_fs: the stride, fs.
+    :param atomic_types: elements the model accepts.
+    """
+    toy = HarmonicToy(omegas, timestep_fs, list(atomic_types))
+    return export_toy(toy, "harmonic toy", atomic_types)
 
 
 def harmonic_energy(atoms: ase.Atoms, omegas: Sequence[float]) -> float:

@@ -23,70 +23,17 @@ mean).
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import ase
 import ase.io
-import ase.units
 import numpy as np
 import torch
 
+from metatrain_flashmd.validation.stride import predict_pairs, stride_diagnostics
+
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]  # shared systems.py
-
-KELVIN_PER_EV_PER_DOF = 1.0 / ase.units.kB
-"""Kinetic energy per degree of freedom (eV) -> temperature (K), times 2."""
-
-
-def predict_pairs(model_path: str, pairs: List[ase.Atoms]) -> Dict[str, np.ndarray]:
-    """Predicted and true positions and momenta at t + stride for every pair
-    (arrays over all atoms of all pairs, shape (n, 3)), with masses and symbols."""
-    from metatomic.torch import ModelOutput
-
-    from metatrain_flashmd._names import (
-        FUTURE_MOMENTA_KEY,
-        FUTURE_POSITIONS_KEY,
-        LENGTH_UNIT,
-        MOMENTUM,
-        MOMENTUM_UNIT,
-        POSITION,
-    )
-    from metatrain_flashmd.ase.base import load_model, make_engine
-
-    model, _ = load_model(model_path)
-    engine = make_engine(model, "cpu")
-    outputs = {
-        POSITION: ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
-        MOMENTUM: ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
-    }
-    columns: Dict[str, List[np.ndarray]] = {}
-    for index, pair in enumerate(pairs):
-        for key in ("momenta", FUTURE_POSITIONS_KEY, FUTURE_MOMENTA_KEY):
-            if key not in pair.arrays:
-                raise ValueError(f"pair {index} has no '{key}' array: not a pairs file")
-        atoms = pair.copy()
-        atoms.set_momenta(pair.arrays["momenta"])
-        with torch.no_grad():
-            results = engine.run_model(atoms, outputs)
-        values = {
-            "positions_pred": results[POSITION].block().values,
-            "momenta_pred": results[MOMENTUM].block().values,
-        }
-        row = {k: v.reshape(-1, 3).double().numpy() for k, v in values.items()}
-        row["positions"] = pair.positions
-        row["momenta"] = pair.arrays["momenta"]
-        row["positions_true"] = pair.arrays[FUTURE_POSITIONS_KEY]
-        row["momenta_true"] = pair.arrays[FUTURE_MOMENTA_KEY]
-        row["masses"] = pair.get_masses()[:, None]
-        row["symbols"] = np.array(pair.get_chemical_symbols())[:, None]
-        for key, value in row.items():
-            columns.setdefault(key, []).append(value)
-    return {key: np.concatenate(value) for key, value in columns.items()}
-
-
-def slope(predicted: np.ndarray, true: np.ndarray) -> float:
-    """Least-squares slope through the origin of ``predicted`` on ``true``."""
-    return float((predicted * true).sum() / (true * true).sum())
 
 
 def true_temperatures(pairs: List[ase.Atoms]) -> Dict[str, float]:
@@ -106,43 +53,28 @@ def true_temperatures(pairs: List[ase.Atoms]) -> Dict[str, float]:
     return {symbol: float(value.mean()) for symbol, value in values.items()}
 
 
-def stride_report(data: Dict[str, np.ndarray], temperatures: Dict[str, float]) -> str:
-    """The per-element and global figures described in the module docstring;
-    ``temperatures`` from :func:`true_temperatures`."""
-    masses = data["masses"]
-    root_mass = np.sqrt(masses)
-    kinetic_pred = 0.5 * (data["momenta_pred"] ** 2 / masses).sum(axis=1)
-    kinetic_true = 0.5 * (data["momenta_true"] ** 2 / masses).sum(axis=1)
-    to_kelvin = 2.0 / 3.0 * KELVIN_PER_EV_PER_DOF
-    position_error = (data["positions_pred"] - data["positions_true"]) * root_mass
-    momentum_error = (data["momenta_pred"] - data["momenta_true"]) / root_mass
-    symbols = data["symbols"][:, 0]
+def stride_report(figures: Dict[str, Any], temperatures: Dict[str, float]) -> str:
+    """The per-element and global figures described in the module docstring, as
+    markdown; ``figures`` from
+    ``metatrain_flashmd.validation.stride.stride_diagnostics``, ``temperatures``
+    from :func:`true_temperatures`."""
     lines = [
         "| element | atoms x pairs | T true (K) | KE bias (K/stride) "
         "| RMS sqrt(m) dx (A u^1/2) | RMS p/sqrt(m) (eV^1/2) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for symbol in sorted(set(symbols)):
-        mask = symbols == symbol
-        bias = (kinetic_pred[mask] - kinetic_true[mask]) * to_kelvin
-        error = bias.std() / np.sqrt(mask.sum())
+    for symbol in sorted(figures["elements"]):
+        row = figures["elements"][symbol]
         lines.append(
-            f"| {symbol} | {mask.sum()} | {temperatures[symbol]:.0f} "
-            f"| {bias.mean():+.2f} ({error:.2f}) "
-            f"| {np.sqrt((position_error[mask] ** 2).mean()):.4f} "
-            f"| {np.sqrt((momentum_error[mask] ** 2).mean()):.4f} |"
+            f"| {symbol} | {row['samples']} | {temperatures[symbol]:.0f} "
+            f"| {row['kinetic_bias_K']:+.2f} ({row['kinetic_bias_error_K']:.2f}) "
+            f"| {row['rms_position']:.4f} | {row['rms_momentum']:.4f} |"
         )
-    displacement_pred = data["positions_pred"] - data["positions"]
-    displacement_true = data["positions_true"] - data["positions"]
-    velocity = {k: data[k] / root_mass for k in ("momenta_pred", "momenta_true")}
-    change = {k: v - data["momenta"] / root_mass for k, v in velocity.items()}
-    slopes = {
-        "displacement": slope(displacement_pred, displacement_true),
-        "momentum": slope(velocity["momenta_pred"], velocity["momenta_true"]),
-        "momentum change": slope(change["momenta_pred"], change["momenta_true"]),
-    }
     lines += ["", "slopes of predicted on true (1 = unbiased):"]
-    lines += [f"  {name:<16} {value:.4f}" for name, value in slopes.items()]
+    lines += [
+        f"  {name.replace('_', ' '):<16} {value:.4f}"
+        for name, value in figures["slopes"].items()
+    ]
     return "\n".join(lines)
 
 
@@ -193,7 +125,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if arguments.command == "stride":
         pairs = ase.io.read(arguments.pairs, index=":")
         data = predict_pairs(arguments.model, pairs)
-        print(stride_report(data, true_temperatures(pairs)))
+        figures = stride_diagnostics(data)
+        print(stride_report(figures, true_temperatures(pairs)))
     else:
         restart(
             arguments.run,

@@ -1,0 +1,291 @@
+"""``validate``: can this FlashMD model be trusted for this system?
+
+The steps, in order: load and check every input (nothing is run or written before
+they pass); equilibrate a START without momenta with the reference; run reference
+MD and FlashMD for the same time from the same start (or read the reference
+trajectory); predict pairs one stride apart from frames of the reference and of a
+FlashMD run (per-stride diagnostics); compare; write the report; print the
+verdict table.
+"""
+
+import dataclasses
+import logging
+from pathlib import Path, PurePath
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from metatrain_flashmd.observables.trajectory import Trajectory
+from metatrain_flashmd.validation.assess import assess
+from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
+from metatrain_flashmd.validation.errors import ValidationInputError
+from metatrain_flashmd.validation.flashmd_run import FlashMDRun, run_flashmd
+from metatrain_flashmd.validation.inputs import (
+    check_elements,
+    load_flashmd_model,
+    read_start,
+)
+from metatrain_flashmd.validation.outputs import write_outputs
+from metatrain_flashmd.validation.reference import at_rest, equilibrate, run_reference
+from metatrain_flashmd.validation.reference_file import read_reference_trajectory
+from metatrain_flashmd.validation.report import headline, verdict_table
+from metatrain_flashmd.validation.result import ValidationResult, ValidationSettings
+from metatrain_flashmd.validation.tolerances import Tolerances
+
+
+LOG = logging.getLogger(__name__)
+DISCARD_FRACTION = 0.1
+"""Fraction of each run dropped from the start of the analysis (a transient)."""
+ENSEMBLES = ("nvt", "nve")
+THERMOSTATS = ("langevin", "bussi")
+MIN_STRIDES = 20
+"""Fewest strides a run may have."""
+
+
+@dataclasses.dataclass
+class Inputs:
+    """Everything checked before a validation runs."""
+
+    model: Any
+    atoms: Any
+    calculator: Any
+    reference_trajectory: Optional[Trajectory]
+    settings: ValidationSettings
+
+
+def validate(
+    model: Any,
+    start: Any,
+    temperature_K: float,
+    reference: Any = "emt",
+    *,
+    reference_trajectory: Any = None,
+    ensemble: str = "nvt",
+    time_ps: float = 10.0,
+    report_dir: Any = None,
+    seed: Optional[int] = 0,
+    tolerances: Optional[Tolerances] = None,
+    thermostat: str = "langevin",
+    time_constant_fs: float = 100.0,
+    reference_timestep_fs: float = 1.0,
+    equilibration_ps: float = 1.0,
+    stride_pairs: int = 32,
+    device: Optional[str] = None,
+    quiet: bool = False,
+) -> ValidationResult:
+    """Run a FlashMD model and its reference from the same start, compare what
+    users rely on, and judge each comparison against the reference's own noise.
+
+    :param model: the exported FlashMD model: a ``.pt`` path or a loaded
+        :class:`metatomic.torch.AtomisticModel`.
+    :param start: START, a structure file (its last frame) or atoms; without
+        momenta it is first equilibrated by the reference (Maxwell-Boltzmann
+        momenta, then ``equilibration_ps`` of Langevin dynamics), or, with a
+        reference trajectory, replaced by the trajectory's first frame.
+    :param temperature_K: the validation temperature, K: the NVT bath, the initial
+        momenta.
+    :param reference: the reference calculator: ``"emt"``, the path of an exported
+        metatomic MLIP with an ``energy`` output, ``"package.module:function"``
+        (a function returning an ASE calculator), or a calculator; ignored with
+        ``reference_trajectory``.
+    :param reference_trajectory: a reference trajectory file instead (extxyz or
+        ASE ``.traj`` with momenta and frame times), of START's system at
+        ``temperature_K``.
+    :param ensemble: ``"nvt"`` or ``"nve"`` (FlashMD without and with energy
+        rescaling, the latter when there is a reference calculator).
+    :param time_ps: length of each run, ps.
+    :param report_dir: where to write ``report.md``, ``summary.json``, the plots
+        and the trajectories (nothing written when ``None``).
+    :param seed: seed of every random choice (momenta, baths).
+    :param tolerances: the tolerances (:class:`Tolerances` defaults when ``None``).
+    :param thermostat: NVT: ``"langevin"`` or ``"bussi"``, for both runs.
+    :param time_constant_fs: NVT: the thermostat's time constant, fs.
+    :param reference_timestep_fs: largest timestep of reference MD, fs.
+    :param equilibration_ps: equilibration of a START without momenta, ps.
+    :param stride_pairs: pairs of reference frames for the per-stride diagnostics.
+    :param device: torch device of the FlashMD model (and of a metatomic MLIP).
+    :param quiet: do not print the verdict table.
+    :raises ValidationInputError: for unusable input, before anything is written.
+    """
+    if report_dir is not None and Path(report_dir).exists():
+        if not Path(report_dir).is_dir():
+            raise ValidationInputError(report_dir, "exists and is not a directory")
+    inputs = prepare(
+        model,
+        start,
+        reference,
+        reference_trajectory,
+        device,
+        ValidationSettings(
+            model=str(model),
+            start=str(start),
+            reference=str(reference_trajectory or reference),
+            reference_kind="trajectory" if reference_trajectory else "calculator",
+            temperature_K=float(temperature_K),
+            ensemble=ensemble,
+            time_ps=float(time_ps),
+            stride_fs=float("nan"),
+            thermostat=thermostat,
+            time_constant_fs=float(time_constant_fs),
+            reference_timestep_fs=float(reference_timestep_fs),
+            equilibration_ps=float(equilibration_ps),
+            discard_fraction=DISCARD_FRACTION,
+            stride_pairs=int(stride_pairs),
+            seed=seed,
+        ),
+    )
+    tolerances = tolerances or Tolerances()
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+    simulated = simulate(inputs, streams, device)
+    result = assess(
+        inputs.settings,
+        inputs.model,
+        inputs.calculator,
+        simulated["reference"],
+        simulated["runs"],
+        tolerances,
+        device,
+    )
+    trajectories = {"reference": simulated["reference"]}
+    trajectories.update({k: r.trajectory for k, r in simulated["runs"].items()})
+    if report_dir is not None:
+        write_outputs(
+            result, trajectories, Path(report_dir), inputs.reference_trajectory is None
+        )
+    if not quiet:
+        print(verdict_table(result.checks))
+        print(headline(result))
+        if report_dir is not None:
+            print(f"report: {Path(report_dir) / 'report.md'}")
+    return result
+
+
+def prepare(
+    model: Any,
+    start: Any,
+    reference: Any,
+    reference_trajectory: Any,
+    device: Optional[str],
+    settings: ValidationSettings,
+) -> Inputs:
+    """Load and check every input (see :func:`validate`)."""
+    check_settings(settings)
+    loaded, model_name, stride = load_flashmd_model(model)
+    atoms, start_name = read_start(start)
+    check_elements(atoms, loaded, start_name, model_name)
+    settings = dataclasses.replace(
+        settings, model=model_name, start=start_name, stride_fs=stride
+    )
+    if settings.time_ps * 1000.0 < MIN_STRIDES * stride:
+        raise ValidationInputError(
+            "time_ps",
+            f"{settings.time_ps:g} ps is fewer than {MIN_STRIDES} strides of "
+            f"{stride:g} fs: too short to compare anything",
+        )
+    calculator, trajectory = None, None
+    if reference_trajectory is not None:
+        trajectory = read_reference_trajectory(
+            reference_trajectory, atoms, start_name, settings.temperature_K, stride
+        )
+    else:
+        calculator = make_calculator(reference, device)
+        if not isinstance(reference, (str, PurePath)):
+            settings.reference = type(calculator).__name__
+        check_calculator(calculator, atoms, settings.reference, start_name)
+    return Inputs(loaded, atoms, calculator, trajectory, settings)
+
+
+def check_settings(settings: ValidationSettings) -> None:
+    """Refuse options out of range.
+
+    :raises ValidationInputError: naming the option.
+    """
+    if settings.ensemble not in ENSEMBLES:
+        raise ValidationInputError(
+            "ensemble",
+            f"must be one of {', '.join(ENSEMBLES)}, not {settings.ensemble!r}",
+        )
+    if settings.thermostat not in THERMOSTATS:
+        raise ValidationInputError(
+            "thermostat",
+            f"must be one of {', '.join(THERMOSTATS)}, not {settings.thermostat!r}",
+        )
+    for name in (
+        "temperature_K",
+        "time_ps",
+        "time_constant_fs",
+        "reference_timestep_fs",
+    ):
+        if not getattr(settings, name) > 0:
+            raise ValidationInputError(name, "must be positive")
+    if settings.equilibration_ps < 0 or settings.stride_pairs < 0:
+        raise ValidationInputError(
+            "equilibration_ps, stride_pairs", "must not be negative"
+        )
+
+
+def starting_state(inputs: Inputs, rng: np.random.Generator) -> Any:
+    """The state both runs start from: START with its momenta (its centre of mass
+    brought to rest, as FlashMD holds it), or equilibrated by the reference, or
+    the reference trajectory's first frame."""
+    atoms, settings = inputs.atoms, inputs.settings
+    if atoms.has("momenta"):
+        return at_rest(atoms.copy())
+    if inputs.reference_trajectory is not None:
+        LOG.info("START has no momenta: starting from the reference's first frame")
+        return inputs.reference_trajectory.frame(0)
+    LOG.info(
+        f"START has no momenta: equilibrating with the reference for "
+        f"{settings.equilibration_ps:g} ps at {settings.temperature_K:g} K"
+    )
+    return equilibrate(
+        atoms,
+        inputs.calculator,
+        settings.temperature_K,
+        settings.equilibration_ps,
+        settings.reference_timestep_fs,
+        rng,
+    )
+
+
+def simulate(inputs: Inputs, streams: list, device: Optional[str]) -> Dict[str, Any]:
+    """The reference trajectory and the FlashMD runs, from the same start."""
+    settings = inputs.settings
+    start = starting_state(inputs, streams[0])
+    strides = int(round(settings.time_ps * 1000.0 / settings.stride_fs))
+    bath = dict(
+        temperature_K=settings.temperature_K,
+        thermostat=settings.thermostat,
+        time_constant_fs=settings.time_constant_fs,
+    )
+    reference = inputs.reference_trajectory
+    if reference is None:
+        LOG.info(f"reference MD: {settings.time_ps:g} ps, {settings.ensemble}")
+        extra = dict(**bath, rng=streams[1]) if settings.ensemble == "nvt" else {}
+        reference = run_reference(
+            start,
+            inputs.calculator,
+            settings.ensemble,
+            settings.stride_fs,
+            strides,
+            settings.reference_timestep_fs,
+            **extra,
+        )
+    kinds = ["nvt"] if settings.ensemble == "nvt" else ["nve"]
+    if settings.ensemble == "nve" and inputs.calculator is not None:
+        kinds.append("nve_rescaled")
+    runs: Dict[str, FlashMDRun] = {}
+    for kind in kinds:
+        LOG.info(f"FlashMD {kind}: {strides} strides of {settings.stride_fs:g} fs")
+        calculator = inputs.calculator if kind != "nvt" else None
+        runs[kind] = run_flashmd(
+            inputs.model,
+            start,
+            kind,
+            strides,
+            calculator=calculator,
+            rng=streams[2],
+            device=device,
+            **bath,
+        )
+    return {"reference": reference, "runs": runs}
