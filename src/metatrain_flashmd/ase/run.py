@@ -32,6 +32,11 @@ from metatrain_flashmd._progress import Progress
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
 from metatrain_flashmd.ase.bussi import Bussi
 from metatrain_flashmd.ase.langevin import Langevin
+from metatrain_flashmd.ase.npt import (
+    make_npt_integrator,
+    npt_log_columns,
+    npt_log_values,
+)
 from metatrain_flashmd.ase.verlet import VelocityVerlet
 from metatrain_flashmd.observables.temperature import atoms_element_temperatures
 
@@ -90,6 +95,7 @@ class CSVLog:
             header += ["potential_energy_eV", "total_energy_eV"]
         if self.thermostat:
             header += ["bath_energy_eV"]
+        header += npt_log_columns(dynamics)
         self.writer.writerow(header)
 
     def __call__(self) -> None:
@@ -107,6 +113,7 @@ class CSVLog:
             row += [potential, potential + kinetic]
         if self.thermostat:
             row += [self.dynamics.bath_energy]
+        row += npt_log_values(self.dynamics)
         self.writer.writerow([f"{value:.10g}" for value in row])
         self.file.flush()
 
@@ -293,6 +300,10 @@ def run_md(
     log: Optional[Path] = None,
     interval: int = 1,
     progress: bool = False,
+    pressure_GPa: Optional[float] = None,
+    barostat_time_fs: float = 1000.0,
+    compressibility_per_GPa: float = 0.01,
+    cell: str = "isotropic",
 ) -> MDSummary:
     """Run ``steps`` FlashMD strides from ``structure``, writing ``output``.
 
@@ -317,6 +328,16 @@ def run_md(
     :param log: CSV log file (step, time, temperatures, energies), overwritten.
     :param interval: write a frame and a log row every ``interval`` strides.
     :param progress: show progress on standard error (a bar, or lines if no terminal).
+    :param pressure_GPa: external pressure, GPa: switches constant pressure (NpT)
+        on, with :class:`~metatrain_flashmd.ase.npt.LangevinNPT` or
+        :class:`~metatrain_flashmd.ase.npt.BussiNPT` (a thermostat and an energy
+        model or calculator giving the stress are then needed); the log gains the
+        volume, cell lengths, pressure and barostat energy.
+    :param barostat_time_fs: the barostat's relaxation time, fs.
+    :param compressibility_per_GPa: the barostat's estimate of the isothermal
+        compressibility, 1/GPa.
+    :param cell: cell fluctuations at constant pressure: ``"isotropic"`` (the
+        others are refused).
     :return: what the run did.
     """
     if steps < 0 or interval < 1:
@@ -326,6 +347,20 @@ def run_md(
     atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
     options = dict(device=device, random_rotation=random_rotation, rng=rng)
     options["equipartition_time_fs"] = equipartition_time_fs
+    if pressure_GPa is not None:
+        dynamics = make_npt_integrator(
+            atoms,
+            model,
+            thermostat,
+            temperature_K,
+            time_constant_fs,
+            pressure_GPa,
+            barostat_time_fs,
+            compressibility_per_GPa,
+            cell,
+            **options,
+        )
+        return run_and_record(dynamics, steps, output, log, interval, progress)
     dynamics = make_integrator(
         atoms, model, thermostat, temperature_K, time_constant_fs, **options
     )
