@@ -23,7 +23,7 @@ from ase.md.md import MolecularDynamics
 from ase.md.verlet import VelocityVerlet
 
 from metatrain_flashmd.ase import Langevin, LangevinNPT
-from metatrain_flashmd.ase.barostat import StochasticCellRescaling
+from metatrain_flashmd.ase.barostat import BarostatError, StochasticCellRescaling
 from metatrain_flashmd.observables.temperature import element_temperatures
 
 
@@ -118,6 +118,8 @@ class Record:
     volume: List[float] = dataclasses.field(default_factory=list)
     temperature: Dict[str, List[float]] = dataclasses.field(default_factory=dict)
     wall_s: float = float("nan")
+    note: str = ""
+    """Why the run stopped early, if it did."""
 
     def add(self, time_fs: float, atoms: ase.Atoms) -> None:
         """Record ``atoms`` at ``time_fs``: volume and per-element temperatures
@@ -135,7 +137,7 @@ class Record:
         arrays = {"time_fs": self.time_fs, "volume": self.volume}
         arrays.update({f"T_{k}": v for k, v in self.temperature.items()})
         temporary = path.with_suffix(".partial.npz")
-        np.savez(temporary, wall_s=self.wall_s, **arrays)
+        np.savez(temporary, wall_s=self.wall_s, note=self.note, **arrays)
         os.replace(temporary, path)
 
 
@@ -148,6 +150,7 @@ def load_record(path: Path) -> Record:
             list(data["volume"]),
             temperatures,
             float(data["wall_s"]),
+            str(data["note"]) if "note" in data.files else "",
         )
 
 
@@ -171,7 +174,10 @@ def run_recorded(
 
     dynamics.attach(observe, interval=interval)
     begin = time.perf_counter()
-    dynamics.run(steps)
+    try:
+        dynamics.run(steps)
+    except BarostatError as error:  # a model gone wrong: keep what was run
+        record.note = f"stopped after {len(record.volume)} records: {error}"
     record.wall_s = time.perf_counter() - begin
     return record
 
@@ -245,11 +251,14 @@ def block_mean(values: np.ndarray, blocks: int = 10) -> Dict[str, float]:
     block averages (blocks longer than the correlation time give an honest
     error)."""
     values = np.asarray(values, dtype=float)
-    means = np.array([b.mean() for b in np.array_split(values, blocks)])
+    error = float("nan")
+    if len(values) >= 2 * blocks:
+        means = np.array([b.mean() for b in np.array_split(values, blocks)])
+        error = float(means.std(ddof=1) / np.sqrt(blocks))
     return {
-        "mean": float(values.mean()),
-        "std": float(values.std()),
-        "error": float(means.std(ddof=1) / np.sqrt(blocks)),
+        "mean": float(values.mean()) if len(values) else float("nan"),
+        "std": float(values.std()) if len(values) else float("nan"),
+        "error": error,
         "samples": int(len(values)),
     }
 

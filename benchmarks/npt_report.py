@@ -26,6 +26,7 @@ def load(path: Path, discard_fs: float) -> Optional[Dict[str, Dict[str, float]]]
     stats = dyn.summary(record, discard_fs)
     steps = max(len(record.time_fs) - 1, 1)
     stats["cost"] = {"per_step_s": record.wall_s / steps}
+    stats["note"] = record.note
     return stats
 
 
@@ -71,7 +72,8 @@ def volume_table(runs: Dict[str, Dict], temperature: float) -> List[str]:
             lines.append(f"| {name} | not run | | | | |")
         else:
             lines.append(run_row(name, stats, reference, temperature))
-    return lines + [""]
+    notes = [f"- {name}: {s['note']}" for name, s in runs.items() if s and s["note"]]
+    return lines + [""] + notes + [""] * bool(notes)
 
 
 def expansion_lines(by_temperature: Dict[int, Dict[str, Any]]) -> List[str]:
@@ -126,9 +128,9 @@ def collect(work: Path, cfg: Any, temperature: int) -> Dict[str, Any]:
         "EMT reference (1 fs)": load(directory / "reference.npz", cfg.discard_fs)
     }
     for stride in cfg.strides:
-        for kind, label in (("npt", "NpT"), ("nvt", "NVT")):
+        for kind, label, discard in (("npt", "NpT", cfg.discard_fs), ("nvt", "NVT", 0)):
             path = directory / f"flashmd-{kind}-s{stride}.npz"
-            runs[f"FlashMD ASE {label} {stride} fs"] = load(path, 0.0)
+            runs[f"FlashMD ASE {label} {stride} fs"] = load(path, discard)
     for stride in cfg.ipi_strides:
         for kind, label in (("npt", "NpT"), ("nvt", "NVT")):
             path = directory / f"ipi-{kind}-s{stride}.npz"

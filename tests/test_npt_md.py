@@ -14,6 +14,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixAtoms
 from ase.io.trajectory import Trajectory
 from helpers import tiny_model
+from toy_models import spring_energy_model
 
 from metatrain_flashmd.ase import BussiNPT, LangevinNPT, run_md
 from metatrain_flashmd.ase.barostat import BarostatError
@@ -162,3 +163,25 @@ def test_run_md_refuses_incomplete_npt_settings(
     with pytest.raises(BarostatError, match=message):
         run_md(model_path, atoms, 2, output, **settings)
     assert not output.exists()
+
+
+def test_the_stress_of_a_metatomic_energy_model_drives_the_barostat(
+    model_path, structure, tmp_path
+):
+    energy_model = tmp_path / "springs.pt"
+    spring_energy_model(stiffness=0.05).save(str(energy_model))
+    output, log = tmp_path / "npt.extxyz", tmp_path / "npt.csv"
+    run_md(model_path, structure, 3, output, temperature_K=300.0, seed=0,
+           thermostat="langevin", pressure_GPa=0.0, energy_model=energy_model,
+           log=log)  # fmt: skip
+    with open(log, newline="") as file:
+        rows = list(csv.DictReader(file))
+    for row, frame in zip(rows, ase.io.read(output, ":")):
+        # springs k/2 |r|^2: virial stress k sum_i r_i r_i^T / V
+        volume = frame.get_volume()
+        virial = -0.05 * np.sum(frame.positions**2) / (3 * volume)
+        momenta = frame.get_momenta() - frame.get_momenta().mean(axis=0)
+        kinetic = np.sum(momenta**2 / frame.get_masses()[:, None]) / (3 * volume)
+        expected = (virial + kinetic) / ase.units.GPa
+        assert float(row["pressure_GPa"]) == pytest.approx(expected, rel=1e-5)
+        assert float(row["volume_A3"]) == pytest.approx(volume)
