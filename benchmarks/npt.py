@@ -117,9 +117,10 @@ def settings(quick: bool) -> Settings:
 
 
 def stage_reference(work: Path, cfg: Settings) -> None:
-    """Per temperature: Langevin NVT then EMT NpT equilibration (``start.extxyz``),
-    the training trajectory (barostat alone, seed 1) and the reference run
-    (barostat and Langevin, seed 3, a record every 4 fs)."""
+    """Per temperature: Langevin NVT then EMT NpT equilibration (``start.extxyz``)
+    and the training trajectory (barostat alone, seed 1); then, per temperature,
+    the reference run (barostat and Langevin, seed 3 + T/100, a record every 4
+    fs). The training data come first, so that training can start meanwhile."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         directory.mkdir(parents=True, exist_ok=True)
@@ -131,22 +132,34 @@ def stage_reference(work: Path, cfg: Settings) -> None:
             equilibrated = equilibrate_npt(atoms, cfg, temperature)
             ase.io.write(start.with_suffix(".partial.extxyz"), equilibrated)
             os.replace(start.with_suffix(".partial.extxyz"), start)
-        begin = ase.io.read(start)
         train = directory / "train-npt.extxyz"
         if not train.exists():
             LOG.info(f"{temperature} K: EMT NpT training trajectory, {cfg.train_fs} fs")
             gentle = dataclasses.replace(
                 cfg.barostat, time_constant_fs=cfg.train_barostat_fs
             )
-            record = dyn.emt_npt(begin, gentle, temperature, cfg.train_fs,
-                                 cfg.train_frame_fs, seed=1, thermostat=False,
-                                 extxyz=train, every=cfg.train_frame_fs)  # fmt: skip
+            record = dyn.emt_npt(
+                ase.io.read(start),
+                gentle,
+                temperature,
+                cfg.train_fs,
+                cfg.train_frame_fs,
+                seed=1,
+                thermostat=False,
+                extxyz=train,
+                every=cfg.train_frame_fs,
+            )
             fidelity.record_wall(directory, "train_trajectory", record.wall_s)
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
         reference = directory / "reference.npz"
         if not reference.exists():
             LOG.info(f"{temperature} K: EMT NpT reference, {cfg.run_fs} fs")
-            record = dyn.emt_npt(begin, cfg.barostat, temperature, cfg.run_fs, 4, 3,
-                                 every=4)  # fmt: skip
+            begin = ase.io.read(directory / "start.extxyz")
+            seed = 3 + temperature // 100
+            record = dyn.emt_npt(
+                begin, cfg.barostat, temperature, cfg.run_fs, 4, seed, every=4
+            )
             record.save(reference)
 
 
@@ -155,8 +168,9 @@ def equilibrate_npt(atoms: ase.Atoms, cfg: Settings, temperature: float) -> ase.
     and without calculator."""
     atoms = atoms.copy()
     atoms.set_momenta(atoms.get_momenta())
-    dynamics = dyn.EMTNpT(atoms, cfg.barostat, temperature, True,
-                          np.random.default_rng(2), every=4)  # fmt: skip
+    dynamics = dyn.EMTNpT(
+        atoms, cfg.barostat, temperature, True, np.random.default_rng(2), every=4
+    )
     dynamics.run(int(round(cfg.equilibration_fs / 4)))
     result = atoms.copy()
     result.calc = None
@@ -181,11 +195,23 @@ def stage_pairs(work: Path, cfg: Settings) -> None:
         if (directory / "options.yaml").exists():
             continue
         trajectories = [str(work / f"T{t}" / "train-npt.extxyz") for t in TEMPERATURES]
-        command = ["mtt-flashmd", "pairs", *trajectories, "--lag",
-                   str(stride // lag_unit), "--spacing",
-                   str(cfg.pair_spacing_fs // lag_unit), "--validation", "0.1",
-                   "--test", "0", "-o", "pairs.xyz", "--options",
-                   "options.partial.yaml"]  # fmt: skip
+        command = [
+            "mtt-flashmd",
+            "pairs",
+            *trajectories,
+            "--lag",
+            str(stride // lag_unit),
+            "--spacing",
+            str(cfg.pair_spacing_fs // lag_unit),
+            "--validation",
+            "0.1",
+            "--test",
+            "0",
+            "-o",
+            "pairs.xyz",
+            "--options",
+            "options.partial.yaml",
+        ]
         fidelity.run_command(command, directory, directory / "pairs.log")
         os.replace(directory / "options.partial.yaml", directory / "options.yaml")
 
@@ -204,28 +230,29 @@ def stage_train(work: Path, cfg: Settings) -> None:
 
 
 def stage_md(work: Path, cfg: Settings) -> None:
-    """Per temperature and stride: a FlashMD NpT run (seed 5) and a short NVT run
-    (seed 6, for the cost of a stride), from ``start.extxyz``."""
+    """Per temperature and stride: a FlashMD NpT run (seed 5 + T/100) and a short
+    NVT run (seed 6 + T/100, for the cost of a stride), from ``start.extxyz``."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
             model = stride_directory(work, stride) / "model.pt"
             for kind, duration, barostat, seed in (
-                ("npt", cfg.run_fs, cfg.barostat, 5),
-                ("nvt", cfg.nvt_fs, None, 6),
+                ("npt", cfg.run_fs, cfg.barostat, 5 + temperature // 100),
+                ("nvt", cfg.nvt_fs, None, 6 + temperature // 100),
             ):
                 path = directory / f"flashmd-{kind}-s{stride}.npz"
                 if path.exists():
                     continue
                 LOG.info(f"{temperature} K: FlashMD {kind} at {stride} fs")
-                record = dyn.flashmd_run(model, start, barostat, temperature,
-                                         duration, seed)  # fmt: skip
+                record = dyn.flashmd_run(
+                    model, start, barostat, temperature, duration, seed
+                )
                 record.save(path)
 
 
 def stage_ipi(work: Path, cfg: Settings) -> None:
-    """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7)."""
+    """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7 + T/100)."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
@@ -236,9 +263,17 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
                 if path.exists():
                     continue
                 LOG.info(f"{temperature} K: i-PI {ensemble} at {stride} fs")
-                record = run_ipi_case(directory / f"ipi-{ensemble}-s{stride}", model,
-                                      start, ensemble, stride, temperature,
-                                      cfg.barostat, cfg.ipi_fs, seed=7)  # fmt: skip
+                record = run_ipi_case(
+                    directory / f"ipi-{ensemble}-s{stride}",
+                    model,
+                    start,
+                    ensemble,
+                    stride,
+                    temperature,
+                    cfg.barostat,
+                    cfg.ipi_fs,
+                    7 + temperature // 100,
+                )
                 record.save(path)
 
 
@@ -264,8 +299,11 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke test")
     parser.add_argument("--workdir", type=Path, default=HERE / "work" / "npt")
-    parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"comma-separated, from {', '.join(STAGES)}")  # fmt: skip
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help=f"comma-separated, from {', '.join(STAGES)}",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     return parser.parse_args(argv)
 

@@ -120,11 +120,14 @@ class Record:
     wall_s: float = float("nan")
     note: str = ""
     """Why the run stopped early, if it did."""
+    clock_s: List[float] = dataclasses.field(default_factory=list)
+    """Wall-clock time of each record, s (its differences time the steps)."""
 
     def add(self, time_fs: float, atoms: ase.Atoms) -> None:
         """Record ``atoms`` at ``time_fs``: volume and per-element temperatures
         (total momentum fixed)."""
         self.time_fs.append(time_fs)
+        self.clock_s.append(time.perf_counter())
         self.volume.append(atoms.get_volume())
         values = element_temperatures(
             atoms.numbers, atoms.get_masses(), atoms.get_momenta(), True
@@ -135,6 +138,7 @@ class Record:
     def save(self, path: Path) -> None:
         """Write to ``path`` (.npz) atomically (stages skip existing outputs)."""
         arrays = {"time_fs": self.time_fs, "volume": self.volume}
+        arrays["clock_s"] = self.clock_s
         arrays.update({f"T_{k}": v for k, v in self.temperature.items()})
         temporary = path.with_suffix(".partial.npz")
         np.savez(temporary, wall_s=self.wall_s, note=self.note, **arrays)
@@ -151,6 +155,7 @@ def load_record(path: Path) -> Record:
             temperatures,
             float(data["wall_s"]),
             str(data["note"]) if "note" in data.files else "",
+            list(data["clock_s"]) if "clock_s" in data.files else [],
         )
 
 

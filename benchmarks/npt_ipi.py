@@ -1,7 +1,8 @@
 """i-PI runs of the NpT benchmark (``npt.py``): FlashMD strides inside i-PI
-(:func:`metatrain_flashmd.ipi.run_ipi`) in NVT (stochastic velocity rescaling) and
-NpT (i-PI's stochastic cell-rescaling barostat), with ASE's EMT as i-PI's
-forcefield for the stress, from the same start as the ASE runs.
+(:func:`metatrain_flashmd.ipi.run_ipi`) in NVT and NpT (i-PI's stochastic
+cell-rescaling barostat) with i-PI's Langevin thermostat, as in the ASE runs (a
+global thermostat cannot hold a briefly trained model that heats locally), and
+ASE's EMT as i-PI's forcefield for the stress, from the same start as the ASE runs.
 """
 
 import os
@@ -44,10 +45,10 @@ def ipi_input(
     seed: int,
 ) -> str:
     """The i-PI input (XML) for ``start.extxyz`` in the current directory:
-    ``ensemble`` ``nvt`` or ``npt``, i-PI's SVR thermostat with the benchmark's
-    thermostat time constant, properties every stride in ``simulation.out``."""
+    ``ensemble`` ``nvt`` or ``npt``, i-PI's Langevin thermostat with the
+    benchmark's time constant, properties every stride in ``simulation.out``."""
     thermostat = (
-        "<thermostat mode='svr'><tau units='femtosecond'>"
+        "<thermostat mode='langevin'><tau units='femtosecond'>"
         f"{barostat.thermostat_fs}</tau></thermostat>"
     )
     extra, pressure = "", ""

@@ -51,11 +51,30 @@ def test_cli_writes_the_cell_of_every_frame_and_the_pressure_columns(
 ):
     output, log = tmp_path / "npt.extxyz", tmp_path / "npt.csv"
     status = main(
-        ["md", str(model_path), str(structure), "--steps", "4", "--temperature",
-         "300", "--thermostat", "bussi", "--pressure", "0.5", "--barostat-time",
-         "200", "--energy-calculator", "emt", "-o", str(output), "--log", str(log),
-         "--seed", "0"]
-    )  # fmt: skip
+        [
+            "md",
+            str(model_path),
+            str(structure),
+            "--steps",
+            "4",
+            "--temperature",
+            "300",
+            "--thermostat",
+            "bussi",
+            "--pressure",
+            "0.5",
+            "--barostat-time",
+            "200",
+            "--energy-calculator",
+            "emt",
+            "-o",
+            str(output),
+            "--log",
+            str(log),
+            "--seed",
+            "0",
+        ]
+    )
     assert status == 0
     frames = ase.io.read(output, ":")
     volumes = [frame.get_volume() for frame in frames]
@@ -81,10 +100,15 @@ def test_the_trajectory_header_describes_the_barostat(model_path, structure, tmp
     atoms.calc = EMT()
     atoms.set_momenta(np.full((len(atoms), 3), 0.1) * [1, -1, 0])
     with BussiNPT(
-        atoms, str(model_path), temperature_K=300, time_constant=100 * FS,
-        pressure_au=1.0 * ase.units.GPa, barostat_time_constant=500 * FS,
-        trajectory=str(tmp_path / "npt.traj"), remove_drift=True,
-    ) as dynamics:  # fmt: skip
+        atoms,
+        str(model_path),
+        temperature_K=300,
+        time_constant=100 * FS,
+        pressure_au=1.0 * ase.units.GPa,
+        barostat_time_constant=500 * FS,
+        trajectory=str(tmp_path / "npt.traj"),
+        remove_drift=True,
+    ) as dynamics:
         description = dynamics.todict()
         dynamics.run(1)
     with Trajectory(str(tmp_path / "npt.traj")) as written:
@@ -127,17 +151,24 @@ def test_bad_systems_are_refused_before_any_stride(model_path, kind, message):
     cell = "anisotropic" if kind == "anisotropic" else "isotropic"
     with pytest.raises(BarostatError, match=message):
         LangevinNPT(
-            atoms, str(model_path), temperature_K=300, time_constant=100 * FS,
-            pressure_au=0.0, barostat_time_constant=500 * FS, cell=cell,
-        )  # fmt: skip
+            atoms,
+            str(model_path),
+            temperature_K=300,
+            time_constant=100 * FS,
+            pressure_au=0.0,
+            barostat_time_constant=500 * FS,
+            cell=cell,
+        )
 
 
 def test_a_barostat_without_thermostat_is_refused(model_path):
     with pytest.raises(BarostatError, match="needs a thermostat"):
         IsobaricDynamics(
-            atoms_with("good"), str(model_path), pressure_au=0.0,
+            atoms_with("good"),
+            str(model_path),
+            pressure_au=0.0,
             barostat_time_constant=500 * FS,
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
@@ -153,9 +184,11 @@ def test_run_md_refuses_incomplete_npt_settings(
     model_path, structure, tmp_path, options, message
 ):
     settings = dict(
-        temperature_K=300.0, thermostat="langevin", energy_calculator="emt",
+        temperature_K=300.0,
+        thermostat="langevin",
+        energy_calculator="emt",
         pressure_GPa=0.0,
-    )  # fmt: skip
+    )
     settings.update(options)
     atoms = ase.io.read(structure)
     atoms.set_momenta(np.random.default_rng(0).normal(size=(32, 3)))
@@ -171,9 +204,18 @@ def test_the_stress_of_a_metatomic_energy_model_drives_the_barostat(
     energy_model = tmp_path / "springs.pt"
     spring_energy_model(stiffness=0.05).save(str(energy_model))
     output, log = tmp_path / "npt.extxyz", tmp_path / "npt.csv"
-    run_md(model_path, structure, 3, output, temperature_K=300.0, seed=0,
-           thermostat="langevin", pressure_GPa=0.0, energy_model=energy_model,
-           log=log)  # fmt: skip
+    run_md(
+        model_path,
+        structure,
+        3,
+        output,
+        temperature_K=300.0,
+        seed=0,
+        thermostat="langevin",
+        pressure_GPa=0.0,
+        energy_model=energy_model,
+        log=log,
+    )
     with open(log, newline="") as file:
         rows = list(csv.DictReader(file))
     for row, frame in zip(rows, ase.io.read(output, ":")):

@@ -43,7 +43,8 @@ liquid water is about 2 GPa)."""
 
 class IsobaricDynamics(FlashMDDynamics):
     """Adds the stochastic cell-rescaling barostat to a FlashMD thermostat (see the
-    module docstring); use :class:`LangevinNPT` or :class:`BussiNPT`.
+    module docstring); use :class:`~metatrain_flashmd.ase.LangevinNPT` or
+    :class:`~metatrain_flashmd.ase.BussiNPT`.
 
     :param atoms: the system, periodic in all three directions, with a calculator
         giving the stress (``atoms.calc``); masses in u, momenta in (eV*u)^(1/2).
@@ -61,9 +62,10 @@ class IsobaricDynamics(FlashMDDynamics):
     :param kwargs: passed to the thermostat (``temperature_K``, ``time_constant``,
         ``remove_drift``, ``rng``, ``device``, ``random_rotation``, ``trajectory``,
         ``logfile``, ...).
-    :raises BarostatError: before any stride, for a system that is not fully
-        periodic, without a calculator or whose calculator has no stress, with
-        constraints other than FixCom, or for bad settings.
+    :raises ~metatrain_flashmd.ase.barostat.BarostatError: before any stride,
+        for a system that is not fully periodic, without a calculator or whose
+        calculator has no stress, with constraints other than FixCom, or for bad
+        settings.
     """
 
     def __init__(
@@ -97,9 +99,11 @@ class IsobaricDynamics(FlashMDDynamics):
 
     @property
     def barostat_energy(self) -> float:
-        """:math:`E_\\mathrm{baro}`, eV: the effective energy :math:`K + U + P_0 V +`
-        :attr:`bath_energy` ``+ barostat_energy`` is conserved by an exact stride up
-        to the sampling error of the discretisation."""
+        """:math:`E_\\mathrm{baro}`, eV: the effective energy :math:`K + U + P_0 V`
+        plus the thermostat's
+        :attr:`~metatrain_flashmd.ase.FlashMDDynamics.bath_energy` plus this is
+        conserved by an exact stride up to the sampling error of the
+        discretisation."""
         return self.barostat.energy
 
     def effective_energy(self) -> float:
@@ -133,13 +137,15 @@ class IsobaricDynamics(FlashMDDynamics):
 class LangevinNPT(IsobaricDynamics, Langevin):
     """Isothermal-isobaric dynamics: :class:`~metatrain_flashmd.ase.Langevin`
     half-steps and stochastic cell rescaling around each FlashMD stride (see
-    :class:`IsobaricDynamics` for the barostat's parameters)."""
+    :class:`~metatrain_flashmd.ase.npt.IsobaricDynamics` for the barostat's
+    parameters)."""
 
 
 class BussiNPT(IsobaricDynamics, Bussi):
     """Isothermal-isobaric dynamics: :class:`~metatrain_flashmd.ase.Bussi`
     half-steps and stochastic cell rescaling around each FlashMD stride (see
-    :class:`IsobaricDynamics` for the barostat's parameters)."""
+    :class:`~metatrain_flashmd.ase.npt.IsobaricDynamics` for the barostat's
+    parameters)."""
 
 
 def make_npt_integrator(
@@ -228,7 +234,7 @@ def npt_log_columns(dynamics: FlashMDDynamics) -> List[str]:
 def npt_log_values(dynamics: FlashMDDynamics) -> List[float]:
     """The values of :func:`npt_log_columns` now: volume (A^3), cell lengths (A),
     internal pressure (GPa; the stress is the one cached by the last step) and
-    :attr:`~IsobaricDynamics.barostat_energy` (eV)."""
+    ``barostat_energy`` (eV)."""
     if not isinstance(dynamics, IsobaricDynamics):
         return []
     atoms = dynamics.atoms

@@ -329,8 +329,8 @@ def run_md(
     :param interval: write a frame and a log row every ``interval`` strides.
     :param progress: show progress on standard error (a bar, or lines if no terminal).
     :param pressure_GPa: external pressure, GPa: switches constant pressure (NpT)
-        on, with :class:`~metatrain_flashmd.ase.npt.LangevinNPT` or
-        :class:`~metatrain_flashmd.ase.npt.BussiNPT` (a thermostat and an energy
+        on, with :class:`~metatrain_flashmd.ase.LangevinNPT` or
+        :class:`~metatrain_flashmd.ase.BussiNPT` (a thermostat and an energy
         model or calculator giving the stress are then needed); the log gains the
         volume, cell lengths, pressure and barostat energy.
     :param barostat_time_fs: the barostat's relaxation time, fs.

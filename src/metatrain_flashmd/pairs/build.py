@@ -3,8 +3,9 @@
 A pair is a frame at time t (positions, momenta, cell) and the positions and momenta
 ``lag`` frames later (arrays ``future_positions``, unwrapped against t by the minimum
 image, and ``future_momenta``); in variable-cell (NpT) trajectories the later frame
-is first mapped into the earlier frame's cell (:mod:`.cells`, which bounds the error
-and sets the tolerance). Each trajectory file is split in time into a
+is first mapped into the earlier frame's cell (see
+:mod:`~metatrain_flashmd.pairs.cells`, which bounds the error and sets the
+tolerance). Each trajectory file is split in time into a
 training, a validation and a test block, in this order; a pair is kept only if both
 of its frames lie in one block.
 
