@@ -195,23 +195,10 @@ def stage_pairs(work: Path, cfg: Settings) -> None:
         if (directory / "options.yaml").exists():
             continue
         trajectories = [str(work / f"T{t}" / "train-npt.extxyz") for t in TEMPERATURES]
-        command = [
-            "mtt-flashmd",
-            "pairs",
-            *trajectories,
-            "--lag",
-            str(stride // lag_unit),
-            "--spacing",
-            str(cfg.pair_spacing_fs // lag_unit),
-            "--validation",
-            "0.1",
-            "--test",
-            "0",
-            "-o",
-            "pairs.xyz",
-            "--options",
-            "options.partial.yaml",
-        ]
+        lag, spacing = stride // lag_unit, cfg.pair_spacing_fs // lag_unit
+        command = ["mtt-flashmd", "pairs", *trajectories, "--lag", str(lag)]
+        command += ["--spacing", str(spacing), "--validation", "0.1", "--test", "0"]
+        command += "-o pairs.xyz --options options.partial.yaml".split()
         fidelity.run_command(command, directory, directory / "pairs.log")
         os.replace(directory / "options.partial.yaml", directory / "options.yaml")
 
