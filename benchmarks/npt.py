@@ -32,7 +32,6 @@ from typing import Any, Dict, List
 import ase.io
 import ase.units
 import numpy as np
-from ase.calculators.emt import EMT
 
 
 HERE = Path(__file__).resolve().parent
@@ -77,8 +76,6 @@ class Settings:
     training: Dict[str, Any]
     strides: List[int] = dataclasses.field(default_factory=lambda: [16, 32])
     ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
-    nvt_fs: float = 800.0
-    """Length of the FlashMD NVT runs that time a stride, fs."""
     train_frame_fs: int = 2
 
 
@@ -90,8 +87,8 @@ def settings(quick: bool) -> Settings:
         equilibration_fs=2000.0,
         train_fs=12000.0,
         pair_spacing_fs=10,
-        run_fs=40000.0,
-        ipi_fs=20000.0,
+        run_fs=24000.0,
+        ipi_fs=16000.0,
         discard_fs=2000.0,
         barostat=dyn.Barostat(0.0, 200.0, 0.013, 100.0),
         train_barostat_fs=1000.0,
@@ -112,7 +109,6 @@ def settings(quick: bool) -> Settings:
         train_barostat_fs=500.0,
         model=dict(fidelity.QUICK_MODEL),
         training={**fidelity.quick_settings().training, "num_epochs": 20},
-        nvt_fs=320.0,
     )
 
 
@@ -217,25 +213,22 @@ def stage_train(work: Path, cfg: Settings) -> None:
 
 
 def stage_md(work: Path, cfg: Settings) -> None:
-    """Per temperature and stride: a FlashMD NpT run (seed 5 + T/100) and a short
-    NVT run (seed 6 + T/100, for the cost of a stride), from ``start.extxyz``."""
+    """Per temperature and stride: a FlashMD NpT run (seed 5 + T/100) from
+    ``start.extxyz``."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
+            path = directory / f"flashmd-npt-s{stride}.npz"
+            if path.exists():
+                continue
+            LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs")
             model = stride_directory(work, stride) / "model.pt"
-            for kind, duration, barostat, seed in (
-                ("npt", cfg.run_fs, cfg.barostat, 5 + temperature // 100),
-                ("nvt", cfg.nvt_fs, None, 6 + temperature // 100),
-            ):
-                path = directory / f"flashmd-{kind}-s{stride}.npz"
-                if path.exists():
-                    continue
-                LOG.info(f"{temperature} K: FlashMD {kind} at {stride} fs")
-                record = dyn.flashmd_run(
-                    model, start, barostat, temperature, duration, seed
-                )
-                record.save(path)
+            seed = 5 + temperature // 100
+            record = dyn.flashmd_run(
+                model, start, cfg.barostat, temperature, cfg.run_fs, seed
+            )
+            record.save(path)
 
 
 def stage_ipi(work: Path, cfg: Settings) -> None:
@@ -265,21 +258,20 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
 
 
 def stage_timing(work: Path, cfg: Settings) -> None:
-    """The wall time of one EMT stress call on each start (mean of 20 calls on
-    slightly moved copies: no cache)."""
-    path = work / "stress_timing.json"
-    if path.exists():
-        return
-    result = {}
+    """Per temperature and stride: the wall time of a FlashMD NVT stride, an NpT
+    stride and an EMT stress call after a cell change, measured alternately
+    (:func:`npt_dynamics.time_strides`), in ``timing.json``."""
+    path = work / "timing.json"
+    result = json.loads(path.read_text()) if path.exists() else {}
     for temperature in TEMPERATURES:
-        atoms = ase.io.read(work / f"T{temperature}" / "start.extxyz")
-        atoms.calc = EMT()
-        begin = time.perf_counter()
-        for index in range(20):
-            atoms.positions[0, 0] += 1e-6 * (-1) ** index
-            atoms.get_stress()
-        result[str(temperature)] = (time.perf_counter() - begin) / 20
-    path.write_text(json.dumps(result, indent=1))
+        start = ase.io.read(work / f"T{temperature}" / "start.extxyz")
+        for stride in cfg.strides:
+            key = f"T{temperature}-s{stride}"
+            model = stride_directory(work, stride) / "model.pt"
+            if key in result or not model.exists():
+                continue
+            result[key] = dyn.time_strides(model, start, cfg.barostat, temperature)
+            path.write_text(json.dumps(result, indent=1))
 
 
 def parse_arguments(argv: List[str] = None) -> argparse.Namespace:

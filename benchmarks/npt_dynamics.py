@@ -216,18 +216,16 @@ def emt_npt(
     return record
 
 
-def flashmd_run(
+def flashmd_dynamics(
     model: Path,
     start: ase.Atoms,
     barostat: Optional[Barostat],
     temperature_K: float,
-    duration_fs: float,
     seed: int,
     thermostat_fs: float = 100.0,
-) -> Record:
-    """A FlashMD Langevin run from ``start``, NpT with the EMT stress when
-    ``barostat`` is given, NVT without a calculator otherwise; a record per
-    stride."""
+) -> MolecularDynamics:
+    """FlashMD Langevin dynamics on a copy of ``start``: NpT with the EMT stress
+    when ``barostat`` is given, NVT without a calculator otherwise."""
     atoms = start.copy()
     atoms.set_momenta(start.get_momenta())
     options = dict(
@@ -236,17 +234,29 @@ def flashmd_run(
         rng=np.random.default_rng(seed),
     )
     if barostat is None:
-        dynamics = Langevin(atoms, str(model), **options)
-    else:
-        atoms.calc = EMT()
-        dynamics = LangevinNPT(
-            atoms,
-            str(model),
-            pressure_au=barostat.pressure_gpa * ase.units.GPa,
-            barostat_time_constant=barostat.time_constant_fs * ase.units.fs,
-            compressibility_au=barostat.compressibility_per_gpa / ase.units.GPa,
-            **options,
-        )
+        return Langevin(atoms, str(model), **options)
+    atoms.calc = EMT()
+    return LangevinNPT(
+        atoms,
+        str(model),
+        pressure_au=barostat.pressure_gpa * ase.units.GPa,
+        barostat_time_constant=barostat.time_constant_fs * ase.units.fs,
+        compressibility_au=barostat.compressibility_per_gpa / ase.units.GPa,
+        **options,
+    )
+
+
+def flashmd_run(
+    model: Path,
+    start: ase.Atoms,
+    barostat: Optional[Barostat],
+    temperature_K: float,
+    duration_fs: float,
+    seed: int,
+) -> Record:
+    """A FlashMD run (:func:`flashmd_dynamics`) of ``duration_fs``; a record per
+    stride."""
+    dynamics = flashmd_dynamics(model, start, barostat, temperature_K, seed)
     steps = int(round(duration_fs / dynamics.model_timestep_fs))
     return run_recorded(dynamics, steps, 1, None)
 
@@ -277,3 +287,34 @@ def summary(record: Record, discard_fs: float) -> Dict[str, Dict[str, float]]:
     for symbol, values in record.temperature.items():
         result[f"T_{symbol}"] = block_mean(np.asarray(values)[keep])
     return result
+
+
+def time_strides(
+    model: Path, start: ase.Atoms, barostat: Barostat, temperature_K: float
+) -> Dict[str, float]:
+    """CPU time (s) of this process for one FlashMD stride in NVT and in NpT (EMT
+    stress) and for one EMT stress call after a change of the cell (what a
+    barostat step pays: a new neighbour list), measured alternately in 5 rounds of
+    10 after 3 warm-up strides; the medians of the rounds. CPU time rather than
+    wall time: on a loaded machine the latter measures the other processes (run
+    with one thread)."""
+    systems = []
+    for pressure in (None, barostat):
+        dynamics = flashmd_dynamics(model, start, pressure, temperature_K, 0)
+        dynamics.run(3)
+        systems.append(dynamics)
+    stressed = start.copy()
+    stressed.calc = EMT()
+    rounds: Dict[str, List[float]] = {"nvt": [], "npt": [], "stress": []}
+    for _ in range(5):
+        for name, dynamics in zip(("nvt", "npt"), systems):
+            begin = time.process_time()
+            dynamics.run(10)
+            rounds[name].append((time.process_time() - begin) / 10)
+        begin = time.process_time()
+        for call in range(10):
+            factor = 1.0 + 1e-6 * (-1) ** call
+            stressed.set_cell(stressed.cell.array * factor, scale_atoms=True)
+            stressed.get_stress()
+        rounds["stress"].append((time.process_time() - begin) / 10)
+    return {name: float(np.median(values)) for name, values in rounds.items()}
