@@ -220,10 +220,10 @@ def stage_md(work: Path, cfg: Settings) -> None:
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
             path = directory / f"flashmd-npt-s{stride}.npz"
-            if path.exists():
+            model = stride_directory(work, stride) / "model.pt"
+            if path.exists() or not model.exists():  # done, or not trained yet
                 continue
             LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs")
-            model = stride_directory(work, stride) / "model.pt"
             seed = 5 + temperature // 100
             record = dyn.flashmd_run(
                 model, start, cfg.barostat, temperature, cfg.run_fs, seed
@@ -240,7 +240,7 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
             model = stride_directory(work, stride) / "model.pt"
             for ensemble in ("nvt", "npt"):
                 path = directory / f"ipi-{ensemble}-s{stride}.npz"
-                if path.exists():
+                if path.exists() or not model.exists():
                     continue
                 LOG.info(f"{temperature} K: i-PI {ensemble} at {stride} fs")
                 record = run_ipi_case(
