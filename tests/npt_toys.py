@@ -122,14 +122,25 @@ class EinsteinCalculator(Calculator):
     :param omega: angular frequency, rad/fs.
     :param bulk_modulus: ``K0``, eV/A^3.
     :param volume: ``V0``, A^3.
+    :param axis_stiffness: ``kappa``, eV: adds ``kappa/2 sum_a ln(L_a/L0_a)^2`` for
+        the diagonal of the cell (stress ``kappa ln(L_a/L0_a) / V`` on the
+        diagonal), which holds each axis of an orthorhombic cell.
     """
 
     implemented_properties = ["energy", "forces", "stress"]
 
     def __init__(
-        self, fractional: np.ndarray, omega: float, bulk_modulus: float, volume: float
+        self,
+        fractional: np.ndarray,
+        omega: float,
+        bulk_modulus: float,
+        volume: float,
+        axis_stiffness: float = 0.0,
+        lengths: Optional[np.ndarray] = None,
     ) -> None:
         super().__init__()
+        self.axis_stiffness = axis_stiffness
+        self.lengths = lengths
         self.fractional = np.array(fractional)
         self.omega = omega / ase.units.fs
         self.bulk_modulus = bulk_modulus
@@ -146,6 +157,10 @@ class EinsteinCalculator(Calculator):
             0.5 * np.sum(k * d**2) + 0.5 * self.bulk_modulus * self.volume * strain**2
         )
         stress = (k * d).T @ d / volume + self.bulk_modulus * strain * np.eye(3)
+        if self.axis_stiffness:
+            logs = np.log(np.diag(self.atoms.cell.array) / self.lengths)
+            energy += 0.5 * self.axis_stiffness * np.sum(logs**2)
+            stress += np.diag(self.axis_stiffness * logs) / volume
         self.results = {
             "energy": float(energy),
             "forces": -k * d,
@@ -160,11 +175,15 @@ class EinsteinCalculator(Calculator):
 
 
 def einstein_calculator(
-    atoms: ase.Atoms, omega: float, bulk_modulus: float
+    atoms: ase.Atoms, omega: float, bulk_modulus: float, axis_stiffness: float = 0.0
 ) -> EinsteinCalculator:
-    """The calculator for the sites and the volume of ``atoms`` as they are."""
+    """The calculator for the sites, the volume and the cell lengths of ``atoms``
+    as they are."""
     fractional = atoms.cell.scaled_positions(atoms.positions)
-    return EinsteinCalculator(fractional, omega, bulk_modulus, atoms.get_volume())
+    lengths = np.diag(atoms.cell.array).copy()
+    return EinsteinCalculator(
+        fractional, omega, bulk_modulus, atoms.get_volume(), axis_stiffness, lengths
+    )
 
 
 def exact_volume_moments(
@@ -184,10 +203,16 @@ def mean_and_error(samples: np.ndarray, blocks: int = 20) -> Tuple[float, float]
     return float(samples.mean()), float(means.std(ddof=1) / np.sqrt(blocks))
 
 
-def thermal_toy(omega: float, bulk_modulus: float, temperature_K: float, seed: int):
+def thermal_toy(
+    omega: float,
+    bulk_modulus: float,
+    temperature_K: float,
+    seed: int,
+    axis_stiffness: float = 0.0,
+):
     """The 8-atom toy crystal with its calculator and Maxwell-Boltzmann momenta."""
     atoms = toy_crystal(2)
-    atoms.calc = einstein_calculator(atoms, omega, bulk_modulus)
+    atoms.calc = einstein_calculator(atoms, omega, bulk_modulus, axis_stiffness)
     rng = np.random.default_rng(seed)
     kt = ase.units.kB * temperature_K
     atoms.set_momenta(

@@ -67,9 +67,12 @@ so that the effective energy :math:`\tilde H = K + U + P_0 V + E_\mathrm{bath} +
 E_\mathrm{baro}` (with the thermostat's :math:`E_\mathrm{bath}`) changes per step
 by :math:`-k_B T` times the logarithm of the ratio of the probabilities of the step
 and of its time reverse. It is constant when the step obeys detailed balance
-exactly; its drift measures the sampling error of the discretisation (of order
-:math:`\Delta t^{3/2}` per step for an exact stride) plus the energy error of the
-stride.
+exactly; its drift measures the sampling error of the discretisation plus the
+energy error of the stride. For an exact stride over which the pressure changes
+little, the error is of order :math:`\Delta t^{3/2}` per step; a stride long
+enough to decorrelate the instantaneous pressure adds a term of order
+:math:`\sqrt{D \Delta t}` times the pressure's fluctuation, also small when
+:math:`\tau_p \gg \Delta t` (both are tested on an exact toy crystal).
 
 References: M. Bernetti, G. Bussi, "Pressure control using stochastic cell
 rescaling", J. Chem. Phys. 153, 114107 (2020); G. Bussi, D. Donadio, M.
@@ -77,7 +80,7 @@ Parrinello, J. Chem. Phys. 126, 014101 (2007) for the effective energy.
 """
 
 import math
-from typing import Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import ase
 import ase.units
@@ -88,7 +91,9 @@ from metatrain_flashmd.observables.temperature import kinetic_energies
 
 
 CELL_MODES = ("isotropic", "anisotropic", "flexible")
-"""Cell fluctuations one could ask for; only ``isotropic`` is implemented."""
+"""Cell fluctuations one could ask for: ``isotropic`` (this module),
+``anisotropic`` (:mod:`metatrain_flashmd.ase.anisotropic`); ``flexible`` is
+refused."""
 
 MAX_LENGTH_CHANGE = 0.05
 """Largest relative change of a cell length in one step before the barostat stops
@@ -111,11 +116,11 @@ def check_npt_system(atoms: ase.Atoms, cell: str) -> None:
         raise BarostatError(
             f"unknown cell mode '{cell}', choose from {', '.join(CELL_MODES)}"
         )
-    if cell != "isotropic":
+    if cell == "flexible":
         raise BarostatError(
-            f"{cell} cell fluctuations are not implemented: the stochastic cell "
-            "rescaling here is isotropic (all cell vectors scaled by one factor); "
-            "use --cell isotropic"
+            "flexible cell fluctuations are not implemented: the stochastic cell "
+            "rescaling here scales the cell isotropically or along the three "
+            "Cartesian axes, without shear; use --cell isotropic or anisotropic"
         )
     if not atoms.pbc.all():
         raise BarostatError(
@@ -284,10 +289,11 @@ class StochasticCellRescaling:
         )
         return scale
 
-    def scale(self, atoms: ase.Atoms, factor: float) -> None:
+    def scale(self, atoms: ase.Atoms, factor: Any) -> None:
         """Scale the cell and positions by ``factor`` and the momenta (relative to
         the centre of mass with ``remove_drift``) by its inverse; constraints are
-        not applied (FixCom would move the atoms back)."""
+        not applied (FixCom would move the atoms back). ``factor`` is a number, or
+        one per Cartesian axis (3,)."""
         drift, _ = self.drift_and_internal(atoms)
         momenta = atoms.get_momenta()
         atoms.set_cell(atoms.cell.array * factor, scale_atoms=False)

@@ -24,7 +24,12 @@ from typing import Any, Dict, List, Optional
 
 import ase
 import ase.units
+import numpy as np
 
+from metatrain_flashmd.ase.anisotropic import (
+    AnisotropicCellRescaling,
+    check_orthorhombic,
+)
 from metatrain_flashmd.ase.barostat import (
     BarostatError,
     StochasticCellRescaling,
@@ -57,8 +62,10 @@ class IsobaricDynamics(FlashMDDynamics):
     :param compressibility_au: estimate :math:`\\beta_T` of the isothermal
         compressibility, A^3/eV (``1 / (x * ase.units.GPa)``); only its ratio to
         :math:`\\tau_p` matters.
-    :param cell: ``"isotropic"`` (the only one implemented; ``"anisotropic"`` and
-        ``"flexible"`` are refused with an error).
+    :param cell: ``"isotropic"`` (one scale for the whole cell) or
+        ``"anisotropic"`` (one per Cartesian axis, orthorhombic cells:
+        :mod:`metatrain_flashmd.ase.anisotropic`); ``"flexible"`` is refused with
+        an error.
     :param kwargs: passed to the thermostat (``temperature_K``, ``time_constant``,
         ``remove_drift``, ``rng``, ``device``, ``random_rotation``, ``trajectory``,
         ``logfile``, ...).
@@ -87,7 +94,7 @@ class IsobaricDynamics(FlashMDDynamics):
             raise BarostatError(
                 "constant pressure needs a thermostat: use LangevinNPT or BussiNPT"
             )
-        self.barostat = StochasticCellRescaling(
+        settings = (
             pressure_au,
             temperature,
             barostat_time_constant,
@@ -95,6 +102,12 @@ class IsobaricDynamics(FlashMDDynamics):
             getattr(self, "remove_drift", False),
             self.rng.standard_normal,
         )
+        if cell == "anisotropic":
+            check_orthorhombic(atoms)
+            volume = atoms.get_volume()
+            self.barostat = AnisotropicCellRescaling(*settings, volume=volume)
+        else:
+            self.barostat = StochasticCellRescaling(*settings)
         virial_pressure(atoms)  # the first stress call: refuses a calculator without
 
     @property
@@ -126,7 +139,7 @@ class IsobaricDynamics(FlashMDDynamics):
         """Thermostat half-step, half the cell move, the stride, the other half,
         thermostat half-step."""
         self.thermostat(0.5 * self.dt)
-        half = self.barostat.draw(self.atoms, self.dt) ** 0.5
+        half = np.sqrt(self.barostat.draw(self.atoms, self.dt))
         self.barostat.scale(self.atoms, half)
         self.stride()
         self.barostat.scale(self.atoms, half)
@@ -172,7 +185,7 @@ def make_npt_integrator(
     :param pressure_GPa: the external pressure, GPa.
     :param barostat_time_fs: the barostat's time constant, fs.
     :param compressibility_per_GPa: the barostat's compressibility, 1/GPa.
-    :param cell: the cell fluctuations (``"isotropic"``).
+    :param cell: the cell fluctuations (``"isotropic"`` or ``"anisotropic"``).
     :param equipartition_time_fs: refused unless ``None`` (an NVE option).
     :param kwargs: passed to the integrator (``device``, ``rng``, ...).
     """

@@ -336,8 +336,8 @@ def run_md(
     :param barostat_time_fs: the barostat's relaxation time, fs.
     :param compressibility_per_GPa: the barostat's estimate of the isothermal
         compressibility, 1/GPa.
-    :param cell: cell fluctuations at constant pressure: ``"isotropic"`` (the
-        others are refused).
+    :param cell: cell fluctuations at constant pressure: ``"isotropic"`` or
+        ``"anisotropic"`` (orthorhombic cells); ``"flexible"`` is refused.
     :return: what the run did.
     """
     if steps < 0 or interval < 1:

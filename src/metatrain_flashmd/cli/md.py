@@ -129,8 +129,9 @@ def add_pressure_arguments(parser: argparse.ArgumentParser) -> None:
         "--cell",
         choices=("isotropic", "anisotropic", "flexible"),
         default="isotropic",
-        help="cell fluctuations: isotropic (the only one implemented; the others "
-        "are refused) (default: isotropic)",
+        help="cell fluctuations: isotropic (one scale), anisotropic (the x, y and z "
+        "axes scaled independently; orthorhombic cells), flexible (refused: shear "
+        "is not implemented) (default: isotropic)",
     )
 
 
