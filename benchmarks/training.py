@@ -56,12 +56,12 @@ training_set:
       key: future_positions
       unit: A
       type: {{cartesian: {{rank: 1}}}}
-      per_atom: true
+      sample_kind: atom
     momentum:
       key: future_momenta
       unit: (eV*u)^(1/2)
       type: {{cartesian: {{rank: 1}}}}
-      per_atom: true
+      sample_kind: atom
 validation_set:
   systems: {validation}
   targets: *targets

@@ -17,6 +17,7 @@ from metatensor.torch import Labels, TensorBlock, TensorMap
 from metatomic.torch import System
 from metatrain.utils.architectures import get_default_hypers
 
+from metatrain_flashmd._names import MOMENTUM_UNIT
 from metatrain_flashmd.dataset_info import flashmd_dataset_info
 
 
@@ -60,7 +61,7 @@ def pair_target_options(path: Any, quantity: bool = False) -> Dict[str, Dict]:
 
     return {
         "position": vector("position", "future_positions", "A"),
-        "momentum": vector("momentum", "future_momenta", "(eV*u)^(1/2)"),
+        "momentum": vector("momentum", "future_momenta", MOMENTUM_UNIT),
     }
 
 
@@ -144,6 +145,48 @@ def write_pairs(source: Path, path: Path, lag: int, spacing: int) -> List[ase.At
     return pairs
 
 
+def write_exact_pairs(path: Path, pairs: List[Dict[str, Any]]) -> None:
+    """Write pairs given by hand (non-periodic): each a dict with ``numbers``,
+    ``positions`` (A), ``momenta`` ((eV*u)^(1/2)), ``displacements`` (A) and
+    ``future_momenta``."""
+    frames = []
+    for pair in pairs:
+        atoms = ase.Atoms(numbers=pair["numbers"], positions=pair["positions"])
+        atoms.set_momenta(np.asarray(pair["momenta"], dtype=float))
+        atoms.arrays["future_positions"] = atoms.positions + pair["displacements"]
+        atoms.arrays["future_momenta"] = np.asarray(pair["future_momenta"], float)
+        frames.append(atoms)
+    ase.io.write(path, frames)
+
+
+def free_flight_pairs(
+    path: Path, count: int, timestep_fs: float, seed: int, temperature_K: float = 300
+) -> None:
+    """Write ``count`` pairs of free Al and Cu atoms (8 per pair, no periodicity,
+    zero total momentum, thermal momenta at ``temperature_K``): the exact dynamics
+    is ``x' = x + p timestep / m`` and ``p' = p``."""
+    rng = np.random.default_rng(seed)
+    grid = 3.0 * np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    pairs = []
+    for _ in range(count):
+        numbers = rng.choice([13, 29], size=len(grid))
+        masses = ase.data.atomic_masses[numbers][:, None]
+        momenta = rng.normal(size=grid.shape) * np.sqrt(
+            ase.units.kB * temperature_K * masses
+        )
+        momenta -= masses * momenta.sum(axis=0) / masses.sum()
+        pairs.append(
+            {
+                "numbers": numbers,
+                "positions": grid + rng.normal(scale=0.3, size=grid.shape),
+                "momenta": momenta,
+                "displacements": momenta / masses * timestep_fs * ase.units.fs,
+                "future_momenta": momenta,
+            }
+        )
+    write_exact_pairs(path, pairs)
+
+
 def with_momenta(
     system: System,
     momenta: Optional[torch.Tensor] = None,
@@ -177,3 +220,20 @@ def with_momenta(
         )
         system.add_data("mass", TensorMap(Labels.single().to(device), [block]))
     return system
+
+
+def ase_md_trajectory(
+    path: Path, timestep_fs: float, loginterval: int, steps: int
+) -> None:
+    """EMT MD of rattled fcc Al (32 atoms) written by ASE's own ``trajectory=``
+    (a ``.traj`` file whose header records the MD step and interval)."""
+    atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
+    atoms.rattle(0.05, seed=2)
+    atoms.calc = EMT()
+    with VelocityVerlet(
+        atoms,
+        timestep=timestep_fs * ase.units.fs,
+        trajectory=str(path),
+        loginterval=loginterval,
+    ) as dynamics:
+        dynamics.run(steps)

@@ -26,7 +26,7 @@ def write_options(directory: Path, **training) -> Path:
                 "key": key,
                 "unit": unit,
                 "type": {"cartesian": {"rank": 1}},
-                "per_atom": True,
+                "sample_kind": "atom",
             }
             for name, key, unit in (
                 ("position", "future_positions", "A"),

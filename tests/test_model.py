@@ -12,6 +12,7 @@ from metatomic.torch import ModelEvaluationOptions, ModelOutput, systems_to_torc
 from metatrain.utils.data.target_info import get_energy_target_info
 from metatrain.utils.neighbor_lists import get_system_with_neighbor_lists
 
+from metatrain_flashmd._names import LENGTH_UNIT, MOMENTUM_UNIT
 from metatrain_flashmd.model import FlashMD
 
 
@@ -236,6 +237,85 @@ def test_export_round_trip(tmp_path, model):
     out = loaded([system], options, check_consistency=True)
     expected = predict(model, atoms)["position"]
     assert torch.allclose(out["position"].block().values.squeeze(-1), expected)
+
+
+def load_reference_checkpoint(name: str) -> dict:
+    import gzip
+    from pathlib import Path
+
+    path = Path(__file__).parent / "checkpoints" / name
+    with gzip.open(path, "rb") as file:
+        return torch.load(file, weights_only=False)
+
+
+def test_plugin_format_1_checkpoints_lose_long_range():
+    checkpoint = load_reference_checkpoint("model-v1001_trainer-v1001.ckpt.gz")
+    assert checkpoint["model_data"]["model_hypers"]["long_range"]["enable"] is False
+    upgraded = FlashMD.upgrade_checkpoint(checkpoint)
+    assert upgraded["model_ckpt_version"] == FlashMD.__checkpoint_version__ == 1002
+    assert "long_range" not in upgraded["model_data"]["model_hypers"]
+    FlashMD.load_checkpoint(upgraded, "export")
+
+    enabled = load_reference_checkpoint("model-v1001_trainer-v1001.ckpt.gz")
+    enabled["model_data"]["model_hypers"]["long_range"]["enable"] = True
+    with pytest.raises(ValueError, match="it uses long-range features"):
+        FlashMD.upgrade_checkpoint(enabled)
+
+
+def test_training_path_equals_the_exported_model(tmp_path):
+    """A batch from the training collate (vesin neighbour lists) through
+    ``training_errors`` and the same structures through the exported model's
+    ``forward`` give the same positions and momenta."""
+    from metatomic.torch import load_atomistic_model
+
+    from metatrain_flashmd.training.pair_data import Pair, PairCollate
+
+    model = tiny_model([13, 29, 79], timestep=20.0)
+    model.set_normalization(0.7, 0.03, 1.3)
+    structures = [alloy(periodic=True), alloy(periodic=False, seed=1)]
+    pairs = []
+    for index, structure in enumerate(structures):
+        zeros = np.zeros((len(structure), 3))
+        pair = Pair(
+            types=structure.numbers,
+            positions=structure.positions,
+            momenta=structure.get_momenta(),
+            cell=structure.cell.array,
+            pbc=structure.pbc,
+            displacements=zeros,
+            future_momenta=zeros,
+        )
+        pairs.append((index, pair))
+    collate = PairCollate(model.cutoff, 0, time_reversal=False, random_rotations=False)
+    batch = collate(pairs)
+    atoms = batch.atoms(torch.float64, torch.device("cpu"))
+    # with zero truth, the physical errors are the predictions themselves
+    errors = model.training_errors(
+        atoms, batch.truth(torch.float64, atoms.cells.device)
+    )
+
+    model.export().save(str(tmp_path / "model.pt"))
+    exported = load_atomistic_model(str(tmp_path / "model.pt"))
+    systems = [make_system(structure, model, masses=True) for structure in structures]
+    options = ModelEvaluationOptions(
+        length_unit=LENGTH_UNIT,
+        outputs={
+            "position": ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
+            "momentum": ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
+        },
+    )
+    out = exported(systems, options, check_consistency=True)
+    positions = out["position"].block().values.squeeze(-1)
+    momenta = out["momentum"].block().values.squeeze(-1)
+    assert positions.dtype == torch.float64
+    expected = atoms.positions + errors.physical["position"]
+    torch.testing.assert_close(positions, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        momenta, errors.physical["momentum"], rtol=1e-12, atol=1e-12
+    )
+    # and the predictions are not trivial: atoms move, momenta change
+    assert (expected - atoms.positions).abs().max() > 1e-4
+    assert not torch.allclose(momenta, atoms.momenta, atol=1e-4)
 
 
 def test_flashmd_target_info_names_the_unknown_target():

@@ -23,8 +23,7 @@ from metatomic.torch import (
     System,
 )
 
-
-MOMENTUM_UNIT = "(eV*u)^(1/2)"
+from metatrain_flashmd._names import LENGTH_UNIT, MASS_UNIT, MOMENTUM_UNIT
 
 
 class HarmonicToy(torch.nn.Module):
@@ -56,7 +55,7 @@ class HarmonicToy(torch.nn.Module):
     def requested_inputs(self) -> Dict[str, ModelOutput]:
         return {
             "momentum": ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
-            "mass": ModelOutput(unit="u", sample_kind="atom"),
+            "mass": ModelOutput(unit=MASS_UNIT, sample_kind="atom"),
         }
 
     def requested_neighbor_lists(self) -> List[NeighborListOptions]:
@@ -111,14 +110,14 @@ def harmonic_model(
     """
     toy = HarmonicToy(omegas, timestep_fs, list(atomic_types)).eval()
     outputs = {
-        "position": ModelOutput(unit="angstrom", sample_kind="atom"),
+        "position": ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
         "momentum": ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
     }
     capabilities = ModelCapabilities(
         outputs=outputs,
         atomic_types=list(atomic_types),
         interaction_range=0.0,
-        length_unit="angstrom",
+        length_unit=LENGTH_UNIT,
         supported_devices=["cpu"],
         dtype="float64",
     )
@@ -208,7 +207,7 @@ def spring_energy_model(stiffness: float, atomic_types: Sequence[int] = (13,)) -
         outputs={"energy": ModelOutput(unit="eV", sample_kind="system")},
         atomic_types=list(atomic_types),
         interaction_range=0.0,
-        length_unit="angstrom",
+        length_unit=LENGTH_UNIT,
         supported_devices=["cpu"],
         dtype="float64",
     )

@@ -19,9 +19,12 @@ pipeline as a shell script is ``examples/quickstart/run.sh`` in the repository.
 
     So that the documentation builds in minutes, the model here is small (one
     message-passing layer, narrow features) and trained for a few epochs on a few
-    hundred pairs. It shows the workflow, not what FlashMD
-    can do: a real model is trained for hundreds of epochs, on more data, with the
-    default hyperparameters (see :doc:`/guide`).
+    hundred pairs. It shows the workflow, not what FlashMD can do: a real model is
+    trained on more data, with the default hyperparameters (see :doc:`/guide`).
+    The number of epochs is not fixed (the default ``num_epochs``, 1000, is an
+    upper bound): what decides is the validation position error against the
+    no-motion baseline, and whether your observables still change when you train
+    longer (see "How many epochs?" in the :doc:`/faq`).
 """
 
 # %%
@@ -65,9 +68,12 @@ PROGRESS_LINE = re.compile(r"^\w+s \d+/\d+ \(\d+%\): ")
 
 
 def is_noise(line: str) -> bool:
-    """Progress reports, and warnings of the dependencies (deprecations, hints)."""
+    """Progress reports, and warnings of the dependencies (deprecations, hints);
+    not the warnings and notes of ``mtt-flashmd`` about the data."""
     if "%|" in line or PROGRESS_LINE.match(line):
         return True
+    if line.startswith(("warning: ", "note: ")):
+        return False
     return "warn" in line.lower() or not line.strip()
 
 

@@ -43,6 +43,24 @@ FUTURE_MOMENTA_KEY = "future_momenta"
 """Array key: momenta at t + timestep, (n_atoms, 3), (eV*u)^(1/2)."""
 TIMESTEP_INFO_KEY = "flashmd_timestep"
 """Info key: the time between the two frames of a pair, in fs."""
+SOURCE_INFO_KEY = "flashmd_source"
+"""Info key: the trajectory file a pair comes from."""
+FRAME_INFO_KEY = "flashmd_frame"
+"""Info key: index in its file of the frame a pair starts from (time t)."""
+FUTURE_FRAME_INFO_KEY = "flashmd_future_frame"
+"""Info key: index in its file of the frame a pair ends at (time t + timestep)."""
+REVERSED_INFO_KEY = "flashmd_time_reversed"
+"""Info key: whether the pair is the time-reversed twin of another."""
+PAIR_ARRAY_KEYS = (FUTURE_POSITIONS_KEY, FUTURE_MOMENTA_KEY)
+"""Array keys that only describe a pair (its later frame)."""
+PAIR_INFO_KEYS = (
+    TIMESTEP_INFO_KEY,
+    SOURCE_INFO_KEY,
+    FRAME_INFO_KEY,
+    FUTURE_FRAME_INFO_KEY,
+    REVERSED_INFO_KEY,
+)
+"""Info keys that only describe a pair (where and when it was taken)."""
 
 # -- keys of trajectory frames ------------------------------------------------------
 FRAME_TIME_INFO_KEY = "time_fs"

@@ -63,5 +63,5 @@ def check_targets(targets: Dict[str, TargetInfo]) -> None:
             raise ValueError(
                 f"target '{name}' must be a per-atom Cartesian vector with one "
                 "sub-target: set `type: {cartesian: {rank: 1}}`, "
-                "`per_atom: true` and `num_subtargets: 1` in its options"
+                "`sample_kind: atom` and `num_subtargets: 1` in its options"
             )

@@ -32,25 +32,6 @@ from typing_extensions import NotRequired, TypedDict
 # ---------------------------------------------------------------------------------
 
 
-class LongRangeHypers(TypedDict):
-    """Long-range (Coulomb-like) message passing, through metatrain's long-range
-    featurizer (requires the ``torch-pme`` package)."""
-
-    enable: bool = False
-    """Add long-range features to the node features of every readout layer. Useful
-    for ionic systems whose dynamics is driven by electrostatics beyond ``cutoff``;
-    roughly doubles the cost per stride."""
-    use_ewald: bool = False
-    """Use Ewald summation at inference (always used in training); P3M otherwise.
-    Ewald is exact but scales quadratically with the number of atoms."""
-    smearing: float = 1.4
-    """Gaussian smearing of the long-range charges, in A."""
-    kspace_resolution: float = 1.33
-    """Spacing of the reciprocal-space grid, in A."""
-    interpolation_nodes: int = 5
-    """Interpolation order of the P3M mesh."""
-
-
 class LossSpecification(TypedDict):
     """Loss of one target, computed on the mass-scaled, normalised target."""
 
@@ -208,14 +189,6 @@ class ModelHypers(TypedDict):
     conserve_center_of_mass: bool = True
     """Shift the predicted positions so that the centre of mass of each system moves
     ballistically, COM(t+dt) = COM(t) + P dt / M, exactly."""
-    long_range: LongRangeHypers = {
-        "enable": False,
-        "use_ewald": False,
-        "smearing": 1.4,
-        "kspace_resolution": 1.33,
-        "interpolation_nodes": 5,
-    }
-    """Long-range interactions (off by default)."""
 
 
 # ---------------------------------------------------------------------------------
@@ -244,7 +217,9 @@ class TrainerHypers(TypedDict):
     time_reversal: bool = True
     """Augment the training data with time-reversed pairs: swap the two frames and
     negate both momenta (Hamiltonian dynamics is time-reversible). Doubles the
-    effective data; switch off only for non-reversible (e.g. thermostatted) data."""
+    effective data; switch off only for non-reversible (e.g. thermostatted) data.
+    The trainer owns time reversal: it reverses each pair with probability 1/2 at
+    every epoch, so pair files need no reversed twins."""
     random_rotations: bool = True
     """Apply a random rotation (and, half of the time, an inversion) to each training
     pair, consistently to positions, cell, momenta and targets. The network is not
@@ -292,7 +267,7 @@ class TrainerHypers(TypedDict):
     empty."""
     num_workers: Optional[int] = None
     """Processes preparing batches (neighbour lists, augmentation). ``null`` uses
-    none on small data sets and up to 4 otherwise."""
+    none for fewer than 2000 pairs and 2 otherwise."""
     log_mae: bool = False
     """Also log mean absolute errors."""
     log_separate_blocks: bool = False

@@ -1,10 +1,16 @@
-"""Training loop of FlashMD: mass-scaled targets from trajectory pairs."""
+"""Training loop of FlashMD: mass-scaled targets from trajectory pairs.
+
+:meth:`Trainer.train` runs four named steps: start (check the options, join the
+distributed run), set up (physical constants, normalisation, data, optimiser),
+the epochs, and finish (record the final state, leave the distributed run).
+"""
 
 import copy
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 import ase.data
 import torch
@@ -13,35 +19,30 @@ from metatrain.utils.io import check_file_extension
 from metatrain.utils.logging import ROOT_LOGGER, MetricLogger
 from metatrain.utils.metrics import get_selected_metric
 
-from ._names import POSITION, TARGET_NAMES
 from .checkpoints import versions as checkpoints
 from .documentation import TrainerHypers
 from .model import FlashMD
-from .network.batching import AtomBatch
 from .training import distributed
 from .training.dataset_checks import check_recorded_timesteps
-from .training.loss import TargetLoss, parse_loss
-from .training.metrics import ErrorAccumulator
-from .training.normalization import gather_statistics
-from .training.pair_data import IndexedPairs, PairBatch, PairBatchSampler, PairCollate
-from .training.schedule import make_scheduler
+from .training.epochs import EpochRunner, PairErrors
+from .training.loss import parse_loss
+from .training.normalization import PairStatistics, gather_statistics
+from .training.options import check_trainer_hypers
+from .training.pair_data import IndexedPairs, PairBatchSampler, PairCollate
+from .training.schedule import make_optimizer, make_scheduler
 
 
-class PairPredictor(torch.nn.Module):
-    """The model as a function of an :class:`AtomBatch`, returning the predicted
-    displacements and momenta (the module wrapped for distributed training)."""
+@dataclass
+class TrainingRun:
+    """What :meth:`Trainer.train` sets up before the first epoch."""
 
-    def __init__(self, model: FlashMD) -> None:
-        super().__init__()
-        self.model = model
-        if model.long_range.enabled:
-            raise ValueError(
-                "training with long_range.enable is not supported yet by this version "
-                "of metatrain-flashmd"
-            )
-
-    def forward(self, atoms: AtomBatch) -> Dict[str, torch.Tensor]:
-        return self.model.predict(atoms, [], self.model.target_names, [], False)
+    model: FlashMD
+    context: distributed.Context
+    epochs: EpochRunner
+    train_loader: torch.utils.data.DataLoader
+    val_loader: torch.utils.data.DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
 
 
 class Trainer(TrainerInterface[TrainerHypers]):
@@ -68,37 +69,6 @@ class Trainer(TrainerInterface[TrainerHypers]):
         self.best_optimizer_state_dict: Optional[Dict[str, Any]] = None
 
     # -- set-up ------------------------------------------------------------------
-
-    def _check_hypers(self) -> None:
-        hypers = self.hypers
-        timestep = hypers.get("timestep")
-        if timestep is None or not (math.isfinite(timestep) and timestep > 0):
-            raise ValueError(
-                "training.timestep is required: the time between the two frames of "
-                "each training pair, in fs (e.g. 32 for pairs 32 steps of 1 fs apart)"
-                f"; got {timestep!r}"
-            )
-        if hypers["per_structure_targets"]:
-            raise ValueError(
-                "training.per_structure_targets must be empty: FlashMD targets are "
-                "per-atom positions and momenta"
-            )
-        for key in ("atomic_baseline", "fixed_composition_weights"):
-            baseline = hypers.get(key, {})
-            if isinstance(baseline, str):
-                raise ValueError(
-                    f"training.{key}: FlashMD targets have no composition baseline; "
-                    "a composition-model checkpoint cannot be used"
-                )
-            for target, values in (baseline or {}).items():
-                numbers = values.values() if isinstance(values, dict) else [values]
-                if any(float(v) != 0.0 for v in numbers):
-                    raise ValueError(
-                        f"training.{key}.{target}: displacements and momenta have "
-                        "zero mean by symmetry, so only zero baselines are accepted"
-                    )
-        if hypers["batch_size"] < 1:
-            raise ValueError("training.batch_size must be at least 1")
 
     def _set_physics(self, model: FlashMD, is_fresh: bool) -> Dict[int, float]:
         """Store (fresh model) or check (restart, fine-tune) timestep and masses."""
@@ -128,34 +98,6 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 )
         return {z: float(model.masses[z]) for z in model.atomic_types}
 
-    def _apply_fixed_scales(self, model: FlashMD) -> None:
-        """Apply ``fixed_scaling_weights`` on top of the data-derived scales."""
-        fixed = self.hypers["fixed_scaling_weights"]
-        for target, value in fixed.items():
-            if target not in TARGET_NAMES:
-                raise ValueError(
-                    f"training.fixed_scaling_weights names '{target}'; FlashMD targets "
-                    f"are {TARGET_NAMES}"
-                )
-            buffer = (
-                model.position_output_scale
-                if target == POSITION
-                else model.momentum_output_scale
-            )
-            sqrt_m = model.masses[torch.tensor(model.atomic_types)].sqrt()
-            if isinstance(value, dict):
-                for z, scale in value.items():
-                    if z not in model.atomic_types:
-                        raise ValueError(
-                            f"training.fixed_scaling_weights.{target} names element "
-                            f"{z}, which is not in the data"
-                        )
-                    buffer[model.atomic_types.index(z)] = float(scale)
-            elif target == POSITION:
-                buffer.copy_(float(value) / sqrt_m)
-            else:
-                buffer.copy_(float(value) * sqrt_m)
-
     # -- training ----------------------------------------------------------------
 
     def train(
@@ -167,74 +109,114 @@ class Trainer(TrainerInterface[TrainerHypers]):
         val_datasets: List[Any],
         checkpoint_dir: str,
     ) -> None:
-        self._check_hypers()
+        context = self._start(dtype, devices, Path(checkpoint_dir))
+        run = self._set_up(model, dtype, context, train_datasets, val_datasets)
+        self._run_epochs(run, Path(checkpoint_dir))
+        self._finish(run, Path(checkpoint_dir))
+
+    def _start(
+        self, dtype: torch.dtype, devices: List[torch.device], checkpoint_dir: Path
+    ) -> "distributed.Context":
+        """Check the options and the datasets' recorded stride, and join the
+        distributed run if there is one."""
+        check_trainer_hypers(self.hypers)
         if dtype not in FlashMD.__supported_dtypes__:
             raise ValueError(f"FlashMD trains in float32 or float64, not {dtype}")
         context = distributed.setup(self.hypers, devices)
-        device = context.device
-        check_recorded_timesteps(Path(checkpoint_dir), float(self.hypers["timestep"]))
+        check_recorded_timesteps(checkpoint_dir, float(self.hypers["timestep"]))
+        return context
 
+    def _set_up(
+        self,
+        model: FlashMD,
+        dtype: torch.dtype,
+        context: "distributed.Context",
+        train_datasets: List[Any],
+        val_datasets: List[Any],
+    ) -> TrainingRun:
+        """Physical constants and (for a fresh model) normalisation, read and
+        checked pairs, fine-tuning set-up, loaders and optimiser."""
         is_fresh = not bool(torch.isfinite(model.timestep))
         masses = self._set_physics(model, is_fresh)
         if self.seed is None:
             self.seed = (torch.initial_seed() + self.hypers["seed_offset"]) % 2**63
-
         train_pairs = IndexedPairs(train_datasets, "training set")
         val_pairs = IndexedPairs(val_datasets, "validation set")
         logging.info("Checking the training pairs")
-        stats = gather_statistics(
-            train_pairs, masses, model.predict_momenta_as_difference
-        )
-        val_stats = gather_statistics(
-            val_pairs, masses, model.predict_momenta_as_difference
-        )
+        difference = model.predict_momenta_as_difference
+        stats = gather_statistics(train_pairs, masses, difference)
+        val_stats = gather_statistics(val_pairs, masses, difference)
         logging.info(
             f"{stats.num_pairs} training pairs, {stats.num_atoms} atoms; largest "
             f"displacement {stats.largest_displacement:.3f} A in "
             f"{self.hypers['timestep']} fs"
         )
         if is_fresh:
-            if self.hypers["scale_targets"]:
-                model.set_normalization(
-                    stats.momentum_rms,
-                    stats.displacement_rms,
-                    stats.target_momentum_rms,
-                )
-            else:
-                model.set_normalization(1.0, 1.0, 1.0)
-            self._apply_fixed_scales(model)
+            self._normalise(model, stats)
+        model = self._fine_tuned(model)
+        model.to(device=context.device, dtype=dtype)
+        train_loader = self._loader(train_pairs, stats.sizes, model, True, context)
+        optimizer, scheduler = self._optimizer(model, len(train_loader.batch_sampler))
+        epochs = EpochRunner(
+            model=model,
+            errors=context.wrap(PairErrors(model)),
+            losses=parse_loss(self.hypers["loss"], model.target_names),
+            context=context,
+            dtype=dtype,
+            grad_clip_norm=self.hypers["grad_clip_norm"],
+            log_mae=self.hypers["log_mae"],
+            per_element=self.hypers["log_separate_blocks"],
+        )
+        return TrainingRun(
+            model=model,
+            context=context,
+            epochs=epochs,
+            train_loader=train_loader,
+            val_loader=self._loader(val_pairs, val_stats.sizes, model, False, context),
+            optimizer=optimizer,
+            scheduler=scheduler,
+        )
 
+    def _normalise(self, model: FlashMD, stats: PairStatistics) -> None:
+        """Output scales of a fresh model from the training set's statistics (with
+        ``scale_targets``), then the ``fixed_scaling_weights`` on top."""
+        if self.hypers["scale_targets"]:
+            model.set_normalization(
+                stats.momentum_rms, stats.displacement_rms, stats.target_momentum_rms
+            )
+        else:
+            model.set_normalization(1.0, 1.0, 1.0)
+        model.set_fixed_scales(self.hypers["fixed_scaling_weights"])
+
+    def _fine_tuned(self, model: FlashMD) -> FlashMD:
+        """``model`` prepared for the ``finetune`` method, if one is given."""
         finetune = self.hypers["finetune"]
-        if finetune.get("read_from") is not None:
-            from metatrain.pet.modules.finetuning import apply_finetuning_strategy
+        if finetune.get("read_from") is None:
+            return model
+        from metatrain.pet.modules.finetuning import apply_finetuning_strategy
 
-            model = apply_finetuning_strategy(
-                model, finetune, apply_inherit_heads=self.optimizer_state_dict is None
-            )
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            total = sum(p.numel() for p in model.parameters())
-            logging.info(
-                f"Fine-tuning ({finetune['method']}): {trainable} of {total} "
-                "parameters are trained"
-            )
-
-        model.to(device=device, dtype=dtype)
-        losses = parse_loss(self.hypers["loss"], model.target_names)
-        train_loader = self._loader(
-            train_pairs, stats.sizes, model, shuffle=True, context=context
+        model = apply_finetuning_strategy(
+            model, finetune, apply_inherit_heads=self.optimizer_state_dict is None
         )
-        val_loader = self._loader(
-            val_pairs, val_stats.sizes, model, shuffle=False, context=context
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in model.parameters())
+        logging.info(
+            f"Fine-tuning ({finetune['method']}): {trainable} of {total} "
+            "parameters are trained"
         )
-        predictor = PairPredictor(model)
-        wrapped = context.wrap(predictor)
+        return model
 
+    def _optimizer(
+        self, model: FlashMD, steps_per_epoch: int
+    ) -> Tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        """Optimiser and learning-rate schedule, restored when restarting; the
+        schedule spans ``num_epochs`` of the first run."""
         parameters = [p for p in model.parameters() if p.requires_grad]
-        optimizer = _adam(
+        optimizer = make_optimizer(
             parameters, self.hypers["learning_rate"], self.hypers["weight_decay"]
         )
         if self.schedule_steps is None:
-            total_steps = self.hypers["num_epochs"] * len(train_loader.batch_sampler)
+            total_steps = self.hypers["num_epochs"] * steps_per_epoch
             self.schedule_steps = {
                 "warmup": int(self.hypers["warmup_fraction"] * total_steps),
                 "total": total_steps,
@@ -246,7 +228,11 @@ class Trainer(TrainerInterface[TrainerHypers]):
             optimizer.load_state_dict(self.optimizer_state_dict)
         if self.scheduler_state_dict is not None:
             scheduler.load_state_dict(self.scheduler_state_dict)
+        return optimizer, scheduler
 
+    def _run_epochs(self, run: TrainingRun, checkpoint_dir: Path) -> None:
+        """Train and validate up to ``num_epochs``, logging errors, keeping the best
+        model and writing checkpoints."""
         start_epoch = 0 if self.epoch is None else self.epoch + 1
         if self.best_metric is None:
             self.best_metric = float("inf")
@@ -254,35 +240,14 @@ class Trainer(TrainerInterface[TrainerHypers]):
         logging.info("Starting training")
         for epoch in range(start_epoch, self.hypers["num_epochs"]):
             log_now = epoch == start_epoch or epoch % self.hypers["log_interval"] == 0
-            train_metrics = self._run_epoch(
-                wrapped,
-                model,
-                train_loader,
-                losses,
-                epoch,
-                optimizer,
-                scheduler,
-                context,
-                dtype,
-                log_now,
+            train_metrics = run.epochs.train(
+                run.train_loader, epoch, run.optimizer, run.scheduler, log_now
             )
-            with torch.no_grad():
-                val_metrics = self._run_epoch(
-                    predictor,
-                    model,
-                    val_loader,
-                    losses,
-                    epoch,
-                    None,
-                    None,
-                    context,
-                    dtype,
-                    True,
-                )
+            val_metrics = run.epochs.evaluate(run.val_loader, epoch)
             if metric_logger is None:
                 metric_logger = MetricLogger(
                     log_obj=ROOT_LOGGER,
-                    dataset_info=model.dataset_info,
+                    dataset_info=run.model.dataset_info,
                     initial_metrics=[train_metrics, val_metrics],
                     names=["training", "validation"],
                 )
@@ -290,27 +255,42 @@ class Trainer(TrainerInterface[TrainerHypers]):
                 metric_logger.log(
                     metrics=[train_metrics, val_metrics],
                     epoch=epoch,
-                    rank=context.rank,
-                    learning_rate=optimizer.param_groups[0]["lr"],
+                    rank=run.context.rank,
+                    learning_rate=run.optimizer.param_groups[0]["lr"],
                 )
-            metric = get_selected_metric(val_metrics, self.hypers["best_model_metric"])
-            if metric < self.best_metric:
-                self.best_metric = metric
-                self.best_epoch = epoch
-                self.best_model_state_dict = copy.deepcopy(model.state_dict())
-                self.best_optimizer_state_dict = copy.deepcopy(optimizer.state_dict())
-            self.epoch = epoch
-            self.optimizer_state_dict = optimizer.state_dict()
-            self.scheduler_state_dict = scheduler.state_dict()
-            if (epoch + 1) % self.hypers["checkpoint_interval"] == 0:
-                context.barrier()
-                if context.rank == 0:
-                    self.save_checkpoint(
-                        model, Path(checkpoint_dir) / f"model_{epoch}.ckpt"
-                    )
-        self.optimizer_state_dict = optimizer.state_dict()
-        self.scheduler_state_dict = scheduler.state_dict()
-        context.finish(Path(checkpoint_dir))
+            self._end_epoch(run, epoch, val_metrics, checkpoint_dir)
+
+    def _end_epoch(
+        self,
+        run: TrainingRun,
+        epoch: int,
+        val_metrics: Dict[str, float],
+        checkpoint_dir: Path,
+    ) -> None:
+        """Record the state after ``epoch``: best model, optimiser, checkpoint."""
+        metric = get_selected_metric(val_metrics, self.hypers["best_model_metric"])
+        if metric < self.best_metric:
+            self.best_metric = metric
+            self.best_epoch = epoch
+            self.best_model_state_dict = copy.deepcopy(run.model.state_dict())
+            self.best_optimizer_state_dict = copy.deepcopy(run.optimizer.state_dict())
+        self.epoch = epoch
+        self.optimizer_state_dict = run.optimizer.state_dict()
+        self.scheduler_state_dict = run.scheduler.state_dict()
+        if (epoch + 1) % self.hypers["checkpoint_interval"] == 0:
+            run.context.barrier()
+            if run.context.rank == 0:
+                self.save_checkpoint(run.model, checkpoint_dir / f"model_{epoch}.ckpt")
+
+    def _finish(self, run: TrainingRun, checkpoint_dir: Path) -> None:
+        """The last step of every run: record the final optimiser and schedule state,
+        then leave the distributed run (:meth:`distributed.Context.finish`). On
+        ranks other than 0 of a ``torchrun`` run, that removes the rank's own output
+        directory and ends the process (``sys.exit(0)``): nothing after this step
+        runs there."""
+        self.optimizer_state_dict = run.optimizer.state_dict()
+        self.scheduler_state_dict = run.scheduler.state_dict()
+        run.context.finish(checkpoint_dir)
 
     def _loader(
         self,
@@ -320,6 +300,8 @@ class Trainer(TrainerInterface[TrainerHypers]):
         shuffle: bool,
         context: "distributed.Context",
     ) -> torch.utils.data.DataLoader:
+        """Batches of ``pairs`` (``sizes`` atoms each) for this rank; training
+        batches (``shuffle``) are reshuffled and augmented every epoch."""
         sampler = PairBatchSampler(
             sizes,
             batch_size=self.hypers["batch_size"],
@@ -341,58 +323,6 @@ class Trainer(TrainerInterface[TrainerHypers]):
             workers = 0 if len(pairs) < 2000 else 2
         return torch.utils.data.DataLoader(
             pairs, batch_sampler=sampler, collate_fn=collate, num_workers=workers
-        )
-
-    def _run_epoch(
-        self,
-        predictor: torch.nn.Module,
-        model: FlashMD,
-        loader: torch.utils.data.DataLoader,
-        losses: Dict[str, TargetLoss],
-        epoch: int,
-        optimizer: Optional[torch.optim.Optimizer],
-        scheduler: Optional[torch.optim.lr_scheduler.LRScheduler],
-        context: "distributed.Context",
-        dtype: torch.dtype,
-        want_metrics: bool,
-    ) -> Dict[str, float]:
-        """One pass over ``loader``; trains when an optimizer is given. Returns the
-        loss and per-target RMSE (and MAE) in physical units, over all ranks."""
-        training = optimizer is not None
-        model.train(training)
-        loader.batch_sampler.epoch = epoch
-        loader.collate_fn.epoch = epoch
-        names = model.target_names
-        accumulator = ErrorAccumulator(names, model.atomic_types)
-        for batch in loader:
-            if batch is None:  # this rank's share of a small batch is empty
-                continue
-            atoms = batch.atoms(dtype, context.device)
-            count = torch.tensor([3.0 * atoms.positions.shape[0]], dtype=torch.float64)
-            if training and context.distributed:
-                count = context.all_reduce(count)
-            errors = _errors(model, atoms, batch, predictor(atoms))
-            loss = sum(losses[name](errors[name][1], float(count)) for name in names)
-            if training:
-                optimizer.zero_grad()
-                # gradients are averaged over ranks: scale so that their mean is the
-                # gradient of the loss of the whole (global) batch
-                (loss * context.world_size).backward()
-                torch.nn.utils.clip_grad_norm_(
-                    model.parameters(), self.hypers["grad_clip_norm"]
-                )
-                optimizer.step()
-                scheduler.step()
-            if want_metrics:
-                species = model.species_to_species_index[atoms.types]
-                physical = {name: errors[name][0] for name in names}
-                accumulator.update(loss, species, physical)
-        if not want_metrics:
-            return {}
-        return accumulator.finalize(
-            context.all_reduce,
-            with_mae=self.hypers["log_mae"],
-            per_element=self.hypers["log_separate_blocks"],
         )
 
     # -- checkpoints -------------------------------------------------------------
@@ -446,45 +376,3 @@ class Trainer(TrainerInterface[TrainerHypers]):
     @classmethod
     def upgrade_checkpoint(cls, checkpoint: Dict[str, Any]) -> Dict[str, Any]:
         return checkpoints.upgrade_trainer_checkpoint(checkpoint, FlashMD)
-
-
-def _adam(
-    parameters: List[torch.nn.Parameter],
-    learning_rate: float,
-    weight_decay: Optional[float],
-) -> torch.optim.Optimizer:
-    """Adam, or AdamW with ``weight_decay``; the fused implementation (one kernel
-    for all parameters: the same update, far fewer operations per step) where the
-    device and dtype support it."""
-    for fused in (True, None):
-        try:
-            if weight_decay is not None:
-                return torch.optim.AdamW(
-                    parameters, lr=learning_rate, weight_decay=weight_decay, fused=fused
-                )
-            return torch.optim.Adam(parameters, lr=learning_rate, fused=fused)
-        except RuntimeError:
-            if fused is None:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _errors(
-    model: FlashMD,
-    atoms: AtomBatch,
-    batch: PairBatch,
-    predictions: Dict[str, torch.Tensor],
-) -> Dict[str, Any]:
-    """Per target: (physical error (n, 3), normalised error (n, 3))."""
-    species = model.species_to_species_index[atoms.types]
-    result = {}
-    for name in model.target_names:
-        if name == POSITION:
-            truth = batch.displacements
-            scale = model.position_output_scale[species]
-        else:
-            truth = batch.future_momenta
-            scale = model.momentum_output_scale[species]
-        physical = predictions[name] - truth.to(atoms.positions)
-        result[name] = (physical, physical / scale.unsqueeze(-1))
-    return result

@@ -7,8 +7,10 @@ integrator's timestep and the atoms' masses, and a
 model's input (positions, cell, momenta, masses, neighbour lists) at each step.
 """
 
+import logging
 import math
 import pathlib
+import zipfile
 from typing import Any, Dict, Optional, Tuple, Union
 
 import ase
@@ -27,6 +29,8 @@ from metatrain_flashmd._names import (
     MOMENTUM_UNIT,
     POSITION,
 )
+from metatrain_flashmd._stride import stride_warning
+from metatrain_flashmd.ase.logger import FlashMDLogger
 from metatrain_flashmd.ase.rotation import random_rotation, rotated_copy
 
 
@@ -40,6 +44,44 @@ TIMESTEP_RTOL = 1e-6
 """Relative tolerance when comparing the integrator's timestep with the model's."""
 
 
+def is_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a training checkpoint (``torch.save`` archive, as
+    ``mtt train`` writes) rather than an exported TorchScript model."""
+    if pathlib.Path(path).suffix.lower() == ".ckpt":
+        return True
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    return any(name.endswith("data.pkl") for name in names) and not any(
+        "/code/" in name for name in names
+    )
+
+
+def load_exported(path: str) -> AtomisticModel:
+    """Load the exported metatomic model at ``path``; a checkpoint or another file
+    is refused with what to do.
+
+    :param path: the model file (``.pt``, from ``mtt export`` or ``mtt train -o``).
+    """
+    if not pathlib.Path(path).is_file():
+        raise FileNotFoundError(f"no exported model at '{path}'")
+    try:
+        return load_atomistic_model(path)
+    except (RuntimeError, ValueError) as error:
+        if is_checkpoint(path):
+            exported = pathlib.Path(path).with_suffix(".pt").name
+            raise ValueError(
+                f"'{path}' is a training checkpoint (written by mtt train), not an "
+                f"exported model: export it first, `mtt export {path} -o "
+                f"{exported}`, and give {exported}"
+            ) from None
+        raise ValueError(
+            f"cannot load '{path}' as an exported model ({error}): give the .pt file "
+            "written by `mtt export` or `mtt train -o`"
+        ) from None
+
+
 def load_model(model: ModelLike) -> Tuple[AtomisticModel, Optional[str]]:
     """Load an exported FlashMD model and check that it looks like one.
 
@@ -50,9 +92,7 @@ def load_model(model: ModelLike) -> Tuple[AtomisticModel, Optional[str]]:
     path = None
     if isinstance(model, (str, pathlib.PurePath)):
         path = str(model)
-        if not pathlib.Path(path).is_file():
-            raise FileNotFoundError(f"no exported model at '{path}'")
-        model = load_atomistic_model(path)
+        model = load_exported(path)
     outputs = model.capabilities().outputs
     inputs = model.requested_inputs(use_new_names=True)
     module = model.module
@@ -185,7 +225,10 @@ class FlashMDDynamics(MolecularDynamics):
     :param rng: random generator for the rotations and thermostats; a fresh
         unseeded one when ``None``.
     :param kwargs: passed to :class:`ase.md.md.MolecularDynamics` (``trajectory``,
-        ``logfile``, ``loginterval``, ...).
+        ``loginterval``, ...), but ``logfile``, which is written by
+        :class:`~metatrain_flashmd.ase.logger.FlashMDLogger`: ASE's log columns,
+        with kinetic terms only (time, kinetic energy, temperature) when the atoms
+        have no calculator.
     """
 
     def __init__(
@@ -201,11 +244,18 @@ class FlashMDDynamics(MolecularDynamics):
     ) -> None:
         model, self.model_path = load_model(model)
         self.model_timestep_fs = model_timestep_fs(model)
+        warning = stride_warning(self.model_timestep_fs)
+        if warning is not None:
+            logging.getLogger(__name__).warning(warning)
         if timestep is None:
             timestep = self.model_timestep_fs * ase.units.fs
         check_timestep(timestep, self.model_timestep_fs)
         check_masses(atoms, model)
+        logfile = kwargs.pop("logfile", None)
         super().__init__(atoms, timestep, **kwargs)
+        if logfile:
+            logger = FlashMDLogger(self, atoms, logfile, comm=self.comm)
+            self.attach(self.closelater(logger), kwargs.get("loginterval", 1))
         self.device = device
         self.random_rotation = bool(random_rotation)
         self.rng = np.random.default_rng() if rng is None else rng

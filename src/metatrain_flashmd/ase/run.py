@@ -19,9 +19,7 @@ import ase.units
 import numpy as np
 from ase.calculators.calculator import Calculator
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.constraints import FixCom
 from ase.io.trajectory import Trajectory
-from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
 from metatrain_flashmd._names import (
     ENERGY_CALCULATORS,
@@ -29,7 +27,7 @@ from metatrain_flashmd._names import (
     THERMOSTATS,
 )
 from metatrain_flashmd._progress import Progress
-from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
+from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike, load_exported
 from metatrain_flashmd.ase.bussi import Bussi
 from metatrain_flashmd.ase.langevin import Langevin
 from metatrain_flashmd.ase.npt import (
@@ -37,6 +35,7 @@ from metatrain_flashmd.ase.npt import (
     npt_log_columns,
     npt_log_values,
 )
+from metatrain_flashmd.ase.structure import read_structure
 from metatrain_flashmd.ase.verlet import VelocityVerlet
 from metatrain_flashmd.observables.temperature import atoms_element_temperatures
 
@@ -164,41 +163,6 @@ class FrameWriter:
             self.file.flush()
 
 
-def read_structure(
-    structure: Union[Path, ase.Atoms],
-    temperature_K: Optional[float],
-    rng: np.random.Generator,
-) -> ase.Atoms:
-    """The starting frame: the last one of a file (or a copy of given atoms), with
-    its momenta or, without them, Maxwell-Boltzmann ones at ``temperature_K`` and
-    zero total momentum. A system at zero total momentum gets a
-    :class:`~ase.constraints.FixCom` constraint (FlashMD keeps it at zero), so that
-    temperatures count 3N - 3 degrees of freedom.
-
-    :param structure: a structure file readable by ASE, or atoms.
-    :param temperature_K: temperature of the initial momenta, K.
-    :param rng: random generator for the momenta.
-    """
-    if isinstance(structure, ase.Atoms):
-        atoms = structure.copy()
-    else:
-        atoms = ase.io.read(str(structure), index=-1)
-    atoms.calc = None
-    if not atoms.has("momenta"):
-        if temperature_K is None:
-            raise ValueError(
-                "the structure has no momenta: give a temperature to draw them from "
-                "the Maxwell-Boltzmann distribution"
-            )
-        thermalize_momenta(atoms, temperature_K, rng=rng)
-        Stationary(atoms, preserve_temperature=False)
-    momenta = atoms.get_momenta()
-    at_rest = np.linalg.norm(momenta.sum(axis=0)) <= 1e-8 * np.abs(momenta).sum()
-    if not atoms.constraints and at_rest:
-        atoms.set_constraint(FixCom())
-    return atoms
-
-
 def energy_calculator_for(
     energy_model: Optional[Path], energy_calculator: Optional[str], device: Any
 ) -> Optional[Calculator]:
@@ -216,7 +180,9 @@ def energy_calculator_for(
         if not pathlib.Path(energy_model).is_file():
             raise FileNotFoundError(f"no energy model at '{energy_model}'")
         return MetatomicCalculator(
-            str(energy_model), device=device, do_gradients_with_energy=False
+            load_exported(str(energy_model)),
+            device=device,
+            do_gradients_with_energy=False,
         )
     if energy_calculator is None:
         return None
@@ -300,6 +266,7 @@ def run_md(
     log: Optional[Path] = None,
     interval: int = 1,
     progress: bool = False,
+    structure_format: Optional[str] = None,
     pressure_GPa: Optional[float] = None,
     barostat_time_fs: float = 1000.0,
     compressibility_per_GPa: float = 0.01,
@@ -328,6 +295,8 @@ def run_md(
     :param log: CSV log file (step, time, temperatures, energies), overwritten.
     :param interval: write a frame and a log row every ``interval`` strides.
     :param progress: show progress on standard error (a bar, or lines if no terminal).
+    :param structure_format: ASE format name of ``structure`` (guessed from its
+        name when ``None``).
     :param pressure_GPa: external pressure, GPa: switches constant pressure (NpT)
         on, with :class:`~metatrain_flashmd.ase.LangevinNPT` or
         :class:`~metatrain_flashmd.ase.BussiNPT` (a thermostat and an energy
@@ -343,7 +312,13 @@ def run_md(
     if steps < 0 or interval < 1:
         raise ValueError("steps must be >= 0 and interval >= 1")
     rng = np.random.default_rng(seed)
-    atoms = read_structure(structure, temperature_K, rng)
+    atoms = read_structure(
+        structure,
+        temperature_K,
+        rng,
+        file_format=structure_format,
+        thermostat=thermostat,
+    )
     atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
     options = dict(device=device, random_rotation=random_rotation, rng=rng)
     options["equipartition_time_fs"] = equipartition_time_fs

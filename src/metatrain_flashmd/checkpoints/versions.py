@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 VERSION_BASE = 1000
 """Offset of this plugin's format numbers above the built-in FlashMD's."""
 
-MODEL_VERSION = VERSION_BASE + 1
-"""Current model checkpoint format (plugin format 1)."""
+MODEL_VERSION = VERSION_BASE + 2
+"""Current model checkpoint format (plugin format 2: no ``long_range`` model
+hyperparameters)."""
 
 TRAINER_VERSION = VERSION_BASE + 1
 """Current trainer checkpoint format (plugin format 1)."""
@@ -125,17 +126,45 @@ def refuse_builtin(checkpoint: Dict[str, Any], reason: Optional[str] = None) -> 
     raise ForeignCheckpointError(message)
 
 
+class LongRangeError(ValueError):
+    """A checkpoint of a model with long-range features, which this plugin lacks."""
+
+
+def without_long_range(hypers: Dict[str, Any]) -> Dict[str, Any]:
+    """Model ``hypers`` without their ``long_range`` section, which this plugin no
+    longer has (plugin format 1 and all built-in formats carry one).
+
+    :raises LongRangeError: if long-range features are switched on: the model
+        cannot be read without them.
+    """
+    section = hypers.get("long_range") or {}
+    if section.get("enable", False):
+        raise LongRangeError(
+            "it uses long-range features (long_range.enable), which this version of "
+            "the plugin does not have"
+        )
+    return {key: value for key, value in hypers.items() if key != "long_range"}
+
+
 def convert_builtin(checkpoint: Dict[str, Any], build_model: "ModelBuilder") -> None:
     """Convert a built-in ``checkpoint`` of a known format, in place, to this
     plugin's current format (see :mod:`metatrain_flashmd.checkpoints.builtin`);
-    ``build_model`` is the model class.
+    ``build_model`` is the model class. Its ``long_range`` model hypers are dropped
+    first (:func:`without_long_range`).
 
     :raises ConversionError: if it cannot be converted; ``checkpoint`` is then left
         unchanged.
     """
-    from .builtin import convert_checkpoint
+    from .builtin import ConversionError, convert_checkpoint
 
-    converted = convert_checkpoint(checkpoint, build_model)
+    model_data = checkpoint["model_data"]
+    try:
+        hypers = without_long_range(model_data["model_hypers"])
+    except LongRangeError as error:
+        raise ConversionError(str(error)) from error
+    # a shallow view: the checkpoint itself changes only once converted
+    view = {**checkpoint, "model_data": {**model_data, "model_hypers": hypers}}
+    converted = convert_checkpoint(view, build_model)
     checkpoint.update(converted)
     checkpoint["implementation"] = IMPLEMENTATION
     checkpoint["model_ckpt_version"] = MODEL_VERSION
@@ -169,6 +198,22 @@ def convert_or_refuse(checkpoint: Dict[str, Any], build_model: "ModelBuilder") -
             refuse_builtin(checkpoint, str(error))
         except ForeignCheckpointError as refusal:
             raise refusal from error
+
+
+def model_update_v1001_v1002(checkpoint: Dict[str, Any]) -> None:
+    """Plugin model format 1 -> 2: the ``long_range`` model hypers are gone.
+
+    No trainer of format 1 trained long-range models, so the section is always
+    disabled; a checkpoint edited to enable it is refused.
+    """
+    model_data = checkpoint["model_data"]
+    try:
+        model_data["model_hypers"] = without_long_range(model_data["model_hypers"])
+    except LongRangeError as error:
+        message = f"This metatrain-flashmd checkpoint cannot be read: {error}."
+        # metatrain replaces errors raised during upgrades by a generic message
+        logging.error(message)
+        raise LongRangeError(message) from error
 
 
 def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, Any]:

@@ -10,6 +10,8 @@ import logging
 import sys
 from typing import List, Optional
 
+from .._warnings import ignore_dependency_warnings
+
 
 SUBCOMMANDS = ("pairs", "md", "ipi")
 """Modules of this package defining a subcommand each."""
@@ -41,6 +43,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    ignore_dependency_warnings()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

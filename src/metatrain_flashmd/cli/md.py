@@ -35,7 +35,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "structure", help="starting structure (any ASE format; last frame is used)"
     )
     parser.add_argument(
+        "--format",
+        default=None,
+        help="ASE format of the structure file (default: guessed from its name)",
+    )
+    parser.add_argument(
         "--steps", type=int, required=True, help="number of strides to run"
+    )
+    parser.add_argument(
+        "--timestep",
+        type=float,
+        default=None,
+        metavar="FS",
+        help="only a check: the model fixes the stride (each step is the model's "
+        "timestep, in fs); a different value is refused",
     )
     add_thermostat_arguments(parser)
     add_energy_arguments(parser)
@@ -173,10 +186,13 @@ def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd md`` from parsed arguments; the exit status."""
     from metatrain_flashmd.ase.run import run_md
 
+    model = args.model
+    if args.timestep is not None:
+        model = model_with_stride(args.model, args.timestep)
     return run_simulation(
         "md",
         lambda: run_md(
-            args.model,
+            model,
             args.structure,
             args.steps,
             args.output,
@@ -192,9 +208,33 @@ def run(args: argparse.Namespace) -> int:
             log=args.log,
             interval=args.interval,
             progress=True,
+            structure_format=args.format,
             pressure_GPa=args.pressure,
             barostat_time_fs=args.barostat_time,
             compressibility_per_GPa=args.compressibility,
             cell=args.cell,
         ),
     )
+
+
+def model_with_stride(path: str, timestep_fs: float) -> Any:
+    """The exported model at ``path``, loaded, if its stride is ``timestep_fs``.
+
+    :param path: the exported model.
+    :param timestep_fs: the stride the user expects, fs.
+    :raises ValueError: if the model's stride is another.
+    """
+    import math
+
+    from metatrain_flashmd.ase.base import load_model, model_timestep_fs
+
+    model, _ = load_model(path)
+    stride = model_timestep_fs(model)
+    if not math.isclose(stride, timestep_fs, rel_tol=1e-6):
+        raise ValueError(
+            f"--timestep {timestep_fs:g}: the model fixes the stride, and {path} "
+            f"predicts strides of {stride:g} fs (set when it was trained); leave "
+            "--timestep out, or train a model on pairs of frames that far apart "
+            "(mtt-flashmd pairs --lag)"
+        )
+    return model

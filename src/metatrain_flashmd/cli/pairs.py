@@ -30,8 +30,10 @@ are written to pairs-train.xyz, pairs-val.xyz and pairs-test.xyz (a set with
 fraction 0 is not written). Each structure records the time between its frames in
 the info key {TIMESTEP_INFO_KEY} ({TIME_UNIT}) and the masses (array masses,
 {MASS_UNIT}). Pairs are written in their recorded direction only: mtt train reverses
-them in time at random on the fly (training.time_reversal). In variable-cell (NpT)
-trajectories the later frame of a pair is mapped into the earlier frame's cell (see
+them in time at random on the fly (training.time_reversal). The momenta are
+checked: they must give a temperature between 0 and 1e5 K and agree with the time
+between frames (see --no-interval-check). In variable-cell (NpT) trajectories the
+later frame of a pair is mapped into the earlier frame's cell (see
 --max-cell-strain). Nothing is written if an error occurs.
 """
 
@@ -178,6 +180,16 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "A and A/fs, ...), converted by ASE to A and ASE velocities "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-interval-check",
+        dest="check_interval",
+        action="store_false",
+        help="do not refuse files whose momenta contradict the time between frames "
+        "(atoms moving between consecutive frames much more or less than "
+        "momentum/mass times the interval), for data where velocity times time does "
+        "not describe that motion: velocities redrawn by a thermostat, frames far "
+        "apart against the vibrations",
+    )
 
 
 def add_cell_arguments(parser: argparse.ArgumentParser) -> None:
@@ -215,6 +227,7 @@ def run(args: argparse.Namespace) -> Optional[int]:
         read_options=ReadOptions(
             format=args.format, species=args.species, lammps_units=args.lammps_units
         ),
+        check_interval=args.check_interval,
         max_cell_strain=args.max_cell_strain,
     )
     if not args.quiet:

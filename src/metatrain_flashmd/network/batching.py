@@ -64,6 +64,36 @@ def read_masses(system: System) -> torch.Tensor:
     return system.get_data("mass").block().values.reshape(-1)
 
 
+def check_masses(systems: List[System], masses: torch.Tensor) -> None:
+    """Refuse systems whose ``mass`` data differ from ``masses`` (u, indexed by
+    atomic number): the dynamics a model learned holds for its training masses only.
+    Systems without mass data are accepted."""
+    for index, system in enumerate(systems):
+        given = read_masses(system)
+        if given.shape[0] == 0:
+            continue
+        expected = masses[system.types].to(given.dtype)
+        mismatch = torch.logical_not(
+            torch.isclose(given, expected, rtol=1e-5, atol=0.0)
+        )
+        if bool(mismatch.any()):
+            atom = int(torch.nonzero(mismatch)[0, 0])
+            raise ValueError(
+                "atom "
+                + str(atom)
+                + " of system "
+                + str(index)
+                + " (atomic number "
+                + str(int(system.types[atom]))
+                + ") has mass "
+                + str(float(given[atom]))
+                + " u, but this FlashMD model was trained with mass "
+                + str(float(expected[atom]))
+                + " u for this element: the learned dynamics is only valid "
+                "for the training masses"
+            )
+
+
 def concatenate_systems(
     systems: List[System], options: NeighborListOptions
 ) -> AtomBatch:

@@ -18,6 +18,7 @@ after it, in the same set.
 Frames are streamed: only the last ``lag + 1`` frames of a file are held in memory.
 """
 
+import logging
 from collections import deque
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Sequence
@@ -26,19 +27,30 @@ import ase
 import numpy as np
 
 from .._names import (
+    FRAME_INFO_KEY,
     FRAME_TIME_INFO_KEY,
+    FUTURE_FRAME_INFO_KEY,
     FUTURE_MOMENTA_KEY,
     FUTURE_POSITIONS_KEY,
+    REVERSED_INFO_KEY,
+    SOURCE_INFO_KEY,
     TIMESTEP_INFO_KEY,
 )
 from .._progress import Progress
-from .cells import DEFAULT_MAX_STRAIN, check_max_strain, checked_pair_frame
+from .._stride import stride_warning
+from .cells import (
+    DEFAULT_MAX_STRAIN,
+    check_max_strain,
+    checked_pair_frame,
+    in_cell_of,
+)
 from .output import (
     OutputFiles,
     check_directory,
     options_text,
     set_file_paths,
 )
+from .plausibility import FrameMotion, check_temperature, reference_md_step
 from .reading import Frame, ReadOptions, TrajectoryError, TrajectoryReader
 from .splits import (
     Block,
@@ -53,14 +65,6 @@ from .targets import check_pair
 __all__ = ["DEFAULT_SPACING", "PairsSummary", "build_pairs"]
 
 
-SOURCE_INFO_KEY = "flashmd_source"
-"""Info key: the trajectory file a pair comes from."""
-FRAME_INFO_KEY = "flashmd_frame"
-"""Info key: index in its file of the frame a pair starts from (time t)."""
-FUTURE_FRAME_INFO_KEY = "flashmd_future_frame"
-"""Info key: index in its file of the frame a pair ends at (time t + timestep)."""
-REVERSED_INFO_KEY = "flashmd_time_reversed"
-"""Info key: whether the pair is the time-reversed twin of another."""
 DEFAULT_SPACING = 20
 """Default number of frames between the starts of consecutive pairs."""
 
@@ -152,6 +156,8 @@ class PairBuilder:
         files.
     :param output: the open set files.
     :param progress: counts the frames read (``update(1)`` per frame).
+    :param check_interval: refuse files whose momenta contradict the frame
+        interval (see :mod:`.plausibility`).
     :param max_strain: largest strain of the cell over a pair (variable cells).
     """
 
@@ -163,6 +169,7 @@ class PairBuilder:
         frame_interval: Optional[float],
         output: OutputFiles,
         progress: Progress,
+        check_interval: bool = True,
         max_strain: float = DEFAULT_MAX_STRAIN,
     ) -> None:
         self.lag = lag
@@ -176,6 +183,8 @@ class PairBuilder:
         self.summary = PairsSummary()
         self.temperature_sum = 0.0
         self.mass_origins: Dict[int, str] = {}
+        self.check_interval = check_interval
+        self.md_steps: List[float] = []
 
     def add_trajectory(self, reader: TrajectoryReader, blocks: List[Block]) -> None:
         """Write the pairs of one file, ``blocks`` giving the set of its frames."""
@@ -185,20 +194,43 @@ class PairBuilder:
             for start in block.pair_starts(self.lag, self.spacing)
         }
         window: Deque[Frame] = deque(maxlen=self.lag + 1)
+        motion = FrameMotion()
+        temperature_sum = 0.0
         for frame in reader.frames(self.interval, self.interval_from):
             if frame.index == 0:
                 self.add_masses(reader.path, frame)
+            else:
+                motion.add(window[-1], in_cell_of(frame, window[-1]))
             window.append(frame)
             self.summary.frames_read += 1
-            self.temperature_sum += frame.temperature
+            temperature_sum += frame.temperature
             self.progress.update(1)
             set_name = starts.get(frame.index - self.lag)
             if set_name is not None:
                 self.add_pair(reader, window, set_name)
+        self.check_plausibility(reader, motion, temperature_sum / reader.num_frames)
+        self.temperature_sum += temperature_sum
         self.summary.trajectories += 1
         if self.interval is None and reader.interval is not None:
             self.interval = reader.interval
             self.interval_from = f"the frames of {reader.path}"
+
+    def check_plausibility(
+        self, reader: TrajectoryReader, motion: FrameMotion, temperature: float
+    ) -> None:
+        """Refuse a file whose momenta are in no physical unit or contradict the
+        frame interval; note its MD step for the stride warning."""
+        lammps_units = reader.read_kwargs.get("units") if reader.is_lammps else None
+        check_temperature(reader.path, temperature, lammps_units)
+        interval, interval_from = self.interval, self.interval_from
+        if interval is None:
+            interval = reader.interval
+            interval_from = "the times recorded in the file"
+        if self.check_interval and interval is not None:
+            motion.check(reader.path, interval, interval_from)
+        md_step = reference_md_step(reader)
+        if md_step is not None:
+            self.md_steps.append(md_step)
 
     def add_pair(
         self, reader: TrajectoryReader, window: Sequence[Frame], set_name: str
@@ -239,6 +271,13 @@ class PairBuilder:
         summary.files = set_files
         summary.options = options_path
         summary.reversed_twins = self.reversed_twins
+        warning = stride_warning(
+            summary.timestep,
+            min(self.md_steps) if self.md_steps else None,
+            frames_per_stride=self.lag,
+        )
+        if warning is not None:
+            logging.getLogger(__name__).warning(warning)
         if options_path is not None:
             text = options_text(
                 set_files,
@@ -295,6 +334,7 @@ def build_pairs(
     options: Optional[Any] = None,
     progress: bool = False,
     read_options: Optional[ReadOptions] = None,
+    check_interval: bool = True,
     max_cell_strain: float = DEFAULT_MAX_STRAIN,
 ) -> PairsSummary:
     """Write FlashMD training pairs from MD trajectories, split by time into sets.
@@ -317,6 +357,11 @@ def build_pairs(
     :param progress: show progress on standard error: a bar on a terminal, a few
         lines otherwise.
     :param read_options: format and LAMMPS settings of the files.
+    :param check_interval: refuse a file whose momenta contradict the time between
+        its frames (displacement between consecutive frames against momentum/mass
+        times the interval, see :mod:`metatrain_flashmd.pairs.plausibility`);
+        switch off for data where it does not apply. Temperatures that are zero or
+        above 1e5 K are always refused.
     :param max_cell_strain: in variable-cell (NpT) trajectories, the largest strain
         of the cell over a pair (dimensionless); the later frame of a pair is mapped
         into the earlier frame's cell (:mod:`~metatrain_flashmd.pairs.cells`, which
@@ -340,7 +385,14 @@ def build_pairs(
         Progress(total, "frame", enabled=progress) as bar,
     ):
         builder = PairBuilder(
-            lag, spacing, write_reversed_twins, frame_interval, files, bar, max_strain
+            lag,
+            spacing,
+            write_reversed_twins,
+            frame_interval,
+            files,
+            bar,
+            check_interval=check_interval,
+            max_strain=max_strain,
         )
         for reader, blocks in zip(readers, plans):
             builder.add_trajectory(reader, blocks)

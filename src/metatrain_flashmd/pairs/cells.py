@@ -124,3 +124,12 @@ def checked_pair_frame(
     if strain == 0.0:
         return later, 0.0
     return into_cell(later, earlier.cell), strain
+
+
+def in_cell_of(frame: Frame, reference: Frame) -> Frame:
+    """``frame`` mapped into ``reference``'s cell (:func:`into_cell`) when the cells
+    differ in a fully periodic system, ``frame`` itself otherwise: consecutive
+    frames of an NpT run compared without the cell's homogeneous scaling."""
+    if np.array_equal(frame.cell, reference.cell) or not reference.pbc.all():
+        return frame
+    return into_cell(frame, reference.cell)

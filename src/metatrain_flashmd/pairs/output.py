@@ -134,13 +134,13 @@ def dataset_section(path: str) -> Dict[str, Any]:
                 "key": FUTURE_POSITIONS_KEY,
                 "unit": POSITION_TARGET_UNIT,
                 "type": {"cartesian": {"rank": 1}},
-                "per_atom": True,
+                "sample_kind": "atom",
             },
             MOMENTUM: {
                 "key": FUTURE_MOMENTA_KEY,
                 "unit": MOMENTUM_UNIT,
                 "type": {"cartesian": {"rank": 1}},
-                "per_atom": True,
+                "sample_kind": "atom",
             },
         },
     }

@@ -6,7 +6,7 @@ it into the model's :class:`AtomBatch` on the training device.
 """
 
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -129,6 +129,17 @@ class PairBatch(NamedTuple):
             neighbors=self.neighbors.to(device),
             cell_shifts=self.cell_shifts.to(device=device, dtype=torch.int32),
         )
+
+    def truth(
+        self, dtype: torch.dtype, device: torch.device
+    ) -> Dict[str, torch.Tensor]:
+        """The targets on ``device`` in ``dtype``, as the model's
+        ``training_errors`` takes them: the displacements (``position``, A) and
+        the momenta at t + timestep (``momentum``, (eV*u)^(1/2))."""
+        return {
+            POSITION: self.displacements.to(device=device, dtype=dtype),
+            MOMENTUM: self.future_momenta.to(device=device, dtype=dtype),
+        }
 
 
 class PairCollate:

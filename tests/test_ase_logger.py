@@ -1,0 +1,56 @@
+"""``logfile=`` of the ASE integrators: kinetic terms without a calculator, ASE's
+columns with one."""
+
+import io
+
+import ase.io
+import ase.units
+import pytest
+from ase.calculators.emt import EMT
+from helpers import tiny_model
+
+from metatrain_flashmd.ase import Bussi, VelocityVerlet
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model(predict_momenta_as_difference=True).export()
+
+
+def test_a_log_without_a_calculator_has_the_kinetic_terms(
+    model, al_trajectory, tmp_path
+):
+    atoms = ase.io.read(al_trajectory, -1)
+    assert atoms.calc is None
+    log = tmp_path / "md.log"
+    dynamics = Bussi(
+        atoms,
+        model,
+        temperature_K=300,
+        time_constant=100 * ase.units.fs,
+        logfile=str(log),
+        loginterval=2,
+        trajectory=str(tmp_path / "md.traj"),
+    )
+    dynamics.run(4)
+    dynamics.close()
+    lines = log.read_text().splitlines()
+    assert lines[0].split() == ["Time[ps]", "Ekin[eV]", "T[K]"]
+    rows = [[float(value) for value in line.split()] for line in lines[1:]]
+    assert [row[0] for row in rows] == pytest.approx([0.0, 0.02, 0.04])
+    assert rows[-1][1] == pytest.approx(atoms.get_kinetic_energy(), abs=1e-4)
+    assert rows[-1][2] == pytest.approx(atoms.get_temperature(), abs=0.1)
+    assert len(ase.io.read(tmp_path / "md.traj", ":")) == 3  # the same interval
+
+
+def test_a_log_with_a_calculator_has_the_energies(model, al_trajectory):
+    atoms = ase.io.read(al_trajectory, -1)
+    atoms.calc = EMT()
+    stream = io.StringIO()
+    VelocityVerlet(atoms, model, logfile=stream).run(1)
+    header, *rows = stream.getvalue().splitlines()
+    assert header.split() == ["Time[ps]", "Etot[eV]", "Epot[eV]", "Ekin[eV]", "T[K]"]
+    time_ps, total, potential, kinetic, _ = (float(v) for v in rows[-1].split())
+    assert time_ps == pytest.approx(0.01)
+    assert potential == pytest.approx(atoms.get_potential_energy(), abs=1e-4)
+    assert total == pytest.approx(potential + kinetic, abs=2e-4)
