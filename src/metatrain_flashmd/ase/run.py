@@ -30,6 +30,11 @@ from metatrain_flashmd._progress import Progress
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike, load_exported
 from metatrain_flashmd.ase.bussi import Bussi
 from metatrain_flashmd.ase.langevin import Langevin
+from metatrain_flashmd.ase.npt import (
+    make_npt_integrator,
+    npt_log_columns,
+    npt_log_values,
+)
 from metatrain_flashmd.ase.structure import read_structure
 from metatrain_flashmd.ase.verlet import VelocityVerlet
 from metatrain_flashmd.observables.temperature import atoms_element_temperatures
@@ -89,6 +94,7 @@ class CSVLog:
             header += ["potential_energy_eV", "total_energy_eV"]
         if self.thermostat:
             header += ["bath_energy_eV"]
+        header += npt_log_columns(dynamics)
         self.writer.writerow(header)
 
     def __call__(self) -> None:
@@ -106,6 +112,7 @@ class CSVLog:
             row += [potential, potential + kinetic]
         if self.thermostat:
             row += [self.dynamics.bath_energy]
+        row += npt_log_values(self.dynamics)
         self.writer.writerow([f"{value:.10g}" for value in row])
         self.file.flush()
 
@@ -260,6 +267,10 @@ def run_md(
     interval: int = 1,
     progress: bool = False,
     structure_format: Optional[str] = None,
+    pressure_GPa: Optional[float] = None,
+    barostat_time_fs: float = 1000.0,
+    compressibility_per_GPa: float = 0.01,
+    cell: str = "isotropic",
 ) -> MDSummary:
     """Run ``steps`` FlashMD strides from ``structure``, writing ``output``.
 
@@ -286,6 +297,16 @@ def run_md(
     :param progress: show progress on standard error (a bar, or lines if no terminal).
     :param structure_format: ASE format name of ``structure`` (guessed from its
         name when ``None``).
+    :param pressure_GPa: external pressure, GPa: switches constant pressure (NpT)
+        on, with :class:`~metatrain_flashmd.ase.LangevinNPT` or
+        :class:`~metatrain_flashmd.ase.BussiNPT` (a thermostat and an energy
+        model or calculator giving the stress are then needed); the log gains the
+        volume, cell lengths, pressure and barostat energy.
+    :param barostat_time_fs: the barostat's relaxation time, fs.
+    :param compressibility_per_GPa: the barostat's estimate of the isothermal
+        compressibility, 1/GPa.
+    :param cell: cell fluctuations at constant pressure: ``"isotropic"`` or
+        ``"anisotropic"`` (orthorhombic cells); ``"flexible"`` is refused.
     :return: what the run did.
     """
     if steps < 0 or interval < 1:
@@ -301,6 +322,20 @@ def run_md(
     atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
     options = dict(device=device, random_rotation=random_rotation, rng=rng)
     options["equipartition_time_fs"] = equipartition_time_fs
+    if pressure_GPa is not None:
+        dynamics = make_npt_integrator(
+            atoms,
+            model,
+            thermostat,
+            temperature_K,
+            time_constant_fs,
+            pressure_GPa,
+            barostat_time_fs,
+            compressibility_per_GPa,
+            cell,
+            **options,
+        )
+        return run_and_record(dynamics, steps, output, log, interval, progress)
     dynamics = make_integrator(
         atoms, model, thermostat, temperature_K, time_constant_fs, **options
     )

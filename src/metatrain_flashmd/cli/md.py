@@ -52,6 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_thermostat_arguments(parser)
     add_energy_arguments(parser)
+    add_pressure_arguments(parser)
     add_stride_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(func=run)
@@ -104,6 +105,46 @@ def add_energy_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ENERGY_CALCULATORS,
         default=None,
         help="ASE calculator giving the potential energy in eV",
+    )
+
+
+def add_pressure_arguments(parser: argparse.ArgumentParser) -> None:
+    """Constant pressure (NpT): the pressure, the barostat and the cell."""
+    group = parser.add_argument_group(
+        "constant pressure",
+        "stochastic cell rescaling around each stride; needs --thermostat langevin "
+        "or bussi, --temperature and an energy model or calculator with stress",
+    )
+    group.add_argument(
+        "--pressure",
+        type=float,
+        default=None,
+        metavar="GPA",
+        help="external pressure in GPa: switches constant pressure (NpT) on; the "
+        "log gains volume, cell lengths, pressure and barostat energy columns",
+    )
+    group.add_argument(
+        "--barostat-time",
+        type=float,
+        default=1000.0,
+        metavar="FS",
+        help="relaxation time of the volume in fs (default: 1000)",
+    )
+    group.add_argument(
+        "--compressibility",
+        type=float,
+        default=0.01,
+        metavar="PER_GPA",
+        help="estimate of the isothermal compressibility in 1/GPa (default: 0.01, "
+        "a bulk modulus of 100 GPa; about 0.45 for liquid water)",
+    )
+    group.add_argument(
+        "--cell",
+        choices=("isotropic", "anisotropic", "flexible"),
+        default="isotropic",
+        help="cell fluctuations: isotropic (one scale), anisotropic (the x, y and z "
+        "axes scaled independently; orthorhombic cells), flexible (refused: shear "
+        "is not implemented) (default: isotropic)",
     )
 
 
@@ -168,6 +209,10 @@ def run(args: argparse.Namespace) -> int:
             interval=args.interval,
             progress=True,
             structure_format=args.format,
+            pressure_GPa=args.pressure,
+            barostat_time_fs=args.barostat_time,
+            compressibility_per_GPa=args.compressibility,
+            cell=args.cell,
         ),
     )
 

@@ -16,6 +16,7 @@ from .._names import (
     TIMESTEP_INFO_KEY,
 )
 from ..pairs.build import DEFAULT_SPACING, build_pairs
+from ..pairs.cells import DEFAULT_MAX_STRAIN
 from ..pairs.reading import ReadOptions
 
 
@@ -31,7 +32,9 @@ the info key {TIMESTEP_INFO_KEY} ({TIME_UNIT}) and the masses (array masses,
 {MASS_UNIT}). Pairs are written in their recorded direction only: mtt train reverses
 them in time at random on the fly (training.time_reversal). The momenta are
 checked: they must give a temperature between 0 and 1e5 K and agree with the time
-between frames (see --no-interval-check). Nothing is written if an error occurs.
+between frames (see --no-interval-check). In variable-cell (NpT) trajectories the
+later frame of a pair is mapped into the earlier frame's cell (see
+--max-cell-strain). Nothing is written if an error occurs.
 """
 
 LEGACY_REVERSAL_NOTE = (
@@ -90,6 +93,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_reversal_arguments(parser)
     add_split_arguments(parser)
     add_reading_arguments(parser)
+    add_cell_arguments(parser)
     parser.add_argument(
         "-q",
         "--quiet",
@@ -188,6 +192,21 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cell_arguments(parser: argparse.ArgumentParser) -> None:
+    """Variable-cell (NpT) trajectories: the tolerance on the cell's change."""
+    parser.add_argument(
+        "--max-cell-strain",
+        type=float,
+        default=DEFAULT_MAX_STRAIN,
+        metavar="STRAIN",
+        help="variable-cell (e.g. NpT) trajectories: the later frame of each pair "
+        "is mapped into the earlier frame's cell (fractional coordinates kept, "
+        "momenta transformed with them), which puts targets off by about twice the "
+        "cell's strain over the pair; a pair whose strain exceeds this is refused "
+        "(default: %(default)s)",
+    )
+
+
 def run(args: argparse.Namespace) -> Optional[int]:
     """Run ``mtt-flashmd pairs`` from parsed arguments."""
     write_twins = args.write_reversed_twins
@@ -209,6 +228,7 @@ def run(args: argparse.Namespace) -> Optional[int]:
             format=args.format, species=args.species, lammps_units=args.lammps_units
         ),
         check_interval=args.check_interval,
+        max_cell_strain=args.max_cell_strain,
     )
     if not args.quiet:
         print(summary.report())

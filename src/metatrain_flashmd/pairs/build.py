@@ -2,7 +2,10 @@
 
 A pair is a frame at time t (positions, momenta, cell) and the positions and momenta
 ``lag`` frames later (arrays ``future_positions``, unwrapped against t by the minimum
-image, and ``future_momenta``). Each trajectory file is split in time into a
+image, and ``future_momenta``); in variable-cell (NpT) trajectories the later frame
+is first mapped into the earlier frame's cell (see
+:mod:`~metatrain_flashmd.pairs.cells`, which bounds the error and sets the
+tolerance). Each trajectory file is split in time into a
 training, a validation and a test block, in this order; a pair is kept only if both
 of its frames lie in one block.
 
@@ -35,6 +38,12 @@ from .._names import (
 )
 from .._progress import Progress
 from .._stride import stride_warning
+from .cells import (
+    DEFAULT_MAX_STRAIN,
+    check_max_strain,
+    checked_pair_frame,
+    in_cell_of,
+)
 from .output import (
     OutputFiles,
     check_directory,
@@ -149,6 +158,7 @@ class PairBuilder:
     :param progress: counts the frames read (``update(1)`` per frame).
     :param check_interval: refuse files whose momenta contradict the frame
         interval (see :mod:`.plausibility`).
+    :param max_strain: largest strain of the cell over a pair (variable cells).
     """
 
     def __init__(
@@ -160,8 +170,10 @@ class PairBuilder:
         output: OutputFiles,
         progress: Progress,
         check_interval: bool = True,
+        max_strain: float = DEFAULT_MAX_STRAIN,
     ) -> None:
         self.lag = lag
+        self.max_strain = max_strain
         self.spacing = spacing
         self.reversed_twins = reversed_twins
         self.interval = frame_interval
@@ -188,14 +200,14 @@ class PairBuilder:
             if frame.index == 0:
                 self.add_masses(reader.path, frame)
             else:
-                motion.add(window[-1], frame)
+                motion.add(window[-1], in_cell_of(frame, window[-1]))
             window.append(frame)
             self.summary.frames_read += 1
             temperature_sum += frame.temperature
             self.progress.update(1)
             set_name = starts.get(frame.index - self.lag)
             if set_name is not None:
-                self.add_pair(reader, window[0], frame, set_name)
+                self.add_pair(reader, window, set_name)
         self.check_plausibility(reader, motion, temperature_sum / reader.num_frames)
         self.temperature_sum += temperature_sum
         self.summary.trajectories += 1
@@ -221,15 +233,19 @@ class PairBuilder:
             self.md_steps.append(md_step)
 
     def add_pair(
-        self, reader: TrajectoryReader, earlier: Frame, later: Frame, set_name: str
+        self, reader: TrajectoryReader, window: Sequence[Frame], set_name: str
     ) -> None:
-        """Write the pair from ``earlier`` to ``later`` (and its twin) to a set."""
+        """Write the pair from the first to the last frame of ``window`` (and its
+        twin) to a set, the last mapped into the first's cell if it changed."""
+        earlier, later = window[0], window[-1]
         interval = self.interval if self.interval is not None else reader.interval
         if interval is None:
             raise TrajectoryError(
                 reader.path, missing_interval_message(reader), later.index
             )
         timestep = float(f"{self.lag * interval:.12g}")
+        later, strain = checked_pair_frame(reader.path, window, self.max_strain)
+        self.summary.largest_cell_strain = max(self.summary.largest_cell_strain, strain)
         pairs, largest = make_pairs(
             reader.path, earlier, later, timestep, self.reversed_twins
         )
@@ -319,6 +335,7 @@ def build_pairs(
     progress: bool = False,
     read_options: Optional[ReadOptions] = None,
     check_interval: bool = True,
+    max_cell_strain: float = DEFAULT_MAX_STRAIN,
 ) -> PairsSummary:
     """Write FlashMD training pairs from MD trajectories, split by time into sets.
 
@@ -345,11 +362,16 @@ def build_pairs(
         times the interval, see :mod:`metatrain_flashmd.pairs.plausibility`);
         switch off for data where it does not apply. Temperatures that are zero or
         above 1e5 K are always refused.
+    :param max_cell_strain: in variable-cell (NpT) trajectories, the largest strain
+        of the cell over a pair (dimensionless); the later frame of a pair is mapped
+        into the earlier frame's cell (:mod:`~metatrain_flashmd.pairs.cells`, which
+        bounds the error), and a larger strain is refused.
     :raises ValueError: for bad arguments or input; nothing is written then.
     """
     fractions = {"train": 1.0 - validation - test, "val": validation, "test": test}
     options_path = None if options is None else Path(options)
     check_arguments(lag, spacing, frame_interval, fractions, options_path)
+    max_strain = check_max_strain(max_cell_strain)
     set_files = set_file_paths(output, fractions)
     destinations: Dict[str, Path] = dict(set_files)
     if options_path is not None:
@@ -370,6 +392,7 @@ def build_pairs(
             files,
             bar,
             check_interval=check_interval,
+            max_strain=max_strain,
         )
         for reader, blocks in zip(readers, plans):
             builder.add_trajectory(reader, blocks)

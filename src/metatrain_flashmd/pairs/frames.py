@@ -107,8 +107,9 @@ def frame_from_atoms(path: Path, index: int, atoms: ase.Atoms) -> Frame:
 
 
 def check_same_system(path: Path, first: Frame, frame: Frame) -> None:
-    """Refuse a frame whose atoms, masses, cell or periodicity differ from the first
-    frame of the file."""
+    """Refuse a frame whose atoms, masses or periodicity differ from the first frame
+    of the file, or whose cell does in a partly periodic system (fully periodic
+    cells may change: see :mod:`~metatrain_flashmd.pairs.cells`)."""
     index = frame.index
     if len(frame.numbers) != len(first.numbers):
         raise TrajectoryError(
@@ -131,10 +132,12 @@ def check_same_system(path: Path, first: Frame, frame: Frame) -> None:
         raise TrajectoryError(path, "the masses of the atoms change", index)
     if not np.array_equal(frame.pbc, first.pbc):
         raise TrajectoryError(path, "the periodic boundary conditions change", index)
-    if not np.allclose(frame.cell, first.cell, rtol=0.0, atol=1e-6):
+    partly_periodic = frame.pbc.any() and not frame.pbc.all()
+    if partly_periodic and not np.allclose(frame.cell, first.cell, atol=1e-6):
         raise TrajectoryError(
             path,
-            "the cell differs from the first frame's: variable-cell (e.g. NPT) "
-            "trajectories are not supported yet",
+            "the cell differs from the first frame's in a system periodic along "
+            "some directions only: variable-cell (e.g. NpT) trajectories need a "
+            "cell periodic in all three directions",
             index,
         )

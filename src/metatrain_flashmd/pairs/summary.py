@@ -35,6 +35,9 @@ class PairsSummary:
     """The ``mtt train`` options file written, if any."""
     reversed_twins: bool = False
     """Whether each pair's time-reversed twin was written too."""
+    largest_cell_strain: float = 0.0
+    """Largest strain of the cell over a pair (variable-cell trajectories; zero for
+    a fixed cell), dimensionless."""
 
     def report(self) -> str:
         """A few lines for the user."""
@@ -48,9 +51,22 @@ class PairsSummary:
         for name, path in self.files.items():
             lines.append(f"{SET_LABELS[name]:>10}: {self.pairs[name]:6d} -> {path}")
         lines.append(self.time_reversal_line())
+        if self.largest_cell_strain > 0:
+            lines.append(self.cell_line())
         if self.options is not None:
             lines.append(f"options for mtt train: {self.options}")
         return "\n".join(lines)
+
+    def cell_line(self) -> str:
+        """How the pairs of a variable-cell trajectory were mapped, and the bound on
+        the error it makes (:mod:`~metatrain_flashmd.pairs.cells`)."""
+        strain = self.largest_cell_strain
+        return (
+            "variable cell: each later frame mapped into its pair's earlier cell "
+            f"(fractional coordinates kept); largest strain over a pair {strain:.2e}, "
+            f"so targets are off by at most ~{2 * strain:.1e} of the free flight and "
+            "of the impulse"
+        )
 
     def time_reversal_line(self) -> str:
         """Who reverses the pairs in time: ``mtt train`` on the fly, or the files."""

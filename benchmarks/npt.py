@@ -1,0 +1,320 @@
+"""NpT benchmark: FlashMD at constant pressure against EMT, fcc Al at 0 GPa.
+
+For 300 K and 600 K: EMT NpT reference runs (1 fs velocity Verlet, the package's
+stochastic cell rescaling every 4 fs, a Langevin thermostat), EMT NpT training
+trajectories (the barostat alone, every 2 fs: Hamiltonian between cell moves),
+``mtt-flashmd pairs`` (later frames mapped into the earlier cell) and ``mtt
+train`` (one model per stride on both temperatures), FlashMD NpT runs with
+:class:`metatrain_flashmd.ase.LangevinNPT` and EMT's stress, and FlashMD runs
+inside i-PI (NVT and NpT) through :func:`metatrain_flashmd.ipi.run_ipi`. The report
+compares mean volumes, volume fluctuations, per-element temperatures and the
+thermal expansion with their block errors, and the cost of a stride::
+
+    python benchmarks/npt.py --quick            # smoke test (32 atoms, minutes)
+    python benchmarks/npt.py                    # the benchmark (108 atoms, hours)
+    python benchmarks/npt.py --stages report    # the report of what exists
+
+Every stage skips outputs that exist, so an interrupted run resumes. Data go to
+``full/`` or ``quick/`` in ``--workdir`` (default ``benchmarks/work/npt``, ignored
+by git); the report is ``RESULTS.md`` there.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import ase.io
+import ase.units
+import numpy as np
+
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE / "fidelity")]
+
+import npt_dynamics as dyn  # noqa: E402
+import npt_report  # noqa: E402
+import run_fidelity as fidelity  # noqa: E402
+import systems  # noqa: E402
+from npt_ipi import run_ipi_case  # noqa: E402
+
+
+STAGES = ("reference", "pairs", "train", "md", "ipi", "timing", "report")
+TEMPERATURES = (300, 600)
+LOG = logging.getLogger("npt")
+
+
+@dataclasses.dataclass
+class Settings:
+    """Sizes of the benchmark (:func:`settings`)."""
+
+    repeat: int
+    """fcc Al of ``4 * repeat^3`` atoms."""
+    equilibration_fs: float
+    """Langevin NVT, then as long again EMT NpT, before every run, fs."""
+    train_fs: float
+    """Length of each EMT NpT training trajectory (frames every 2 fs), fs."""
+    pair_spacing_fs: int
+    run_fs: float
+    """Length of the reference and FlashMD NpT runs, fs."""
+    ipi_fs: float
+    """Length of the i-PI runs, fs."""
+    discard_fs: float
+    """Start of every run left out of the statistics, fs."""
+    barostat: dyn.Barostat
+    """The barostat of every NpT run but the training trajectories."""
+    train_barostat_fs: float
+    """Barostat time constant of the training trajectories, fs: slower, so that
+    the cell strains by far less than ``mtt-flashmd pairs``' 1% tolerance over a
+    pair (the volume still samples its distribution over the trajectory)."""
+    model: Dict[str, Any]
+    training: Dict[str, Any]
+    strides: List[int] = dataclasses.field(default_factory=lambda: [16, 32])
+    ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
+    train_frame_fs: int = 2
+
+
+def settings(quick: bool) -> Settings:
+    """The benchmark (108 atoms, the fidelity benchmark's medium model and
+    training), or (``quick``) a smoke test with 32 atoms and its quick ones."""
+    full = Settings(
+        repeat=3,
+        equilibration_fs=2000.0,
+        train_fs=12000.0,
+        pair_spacing_fs=10,
+        run_fs=24000.0,
+        ipi_fs=16000.0,
+        discard_fs=2000.0,
+        barostat=dyn.Barostat(0.0, 200.0, 0.013, 100.0),
+        train_barostat_fs=1000.0,
+        model=dict(fidelity.MEDIUM_MODEL),
+        training=dict(fidelity.full_settings().training),
+    )
+    if not quick:
+        return full
+    return dataclasses.replace(
+        full,
+        repeat=2,
+        equilibration_fs=400.0,
+        train_fs=2000.0,
+        run_fs=6000.0,
+        ipi_fs=3000.0,
+        discard_fs=500.0,
+        barostat=dyn.Barostat(0.0, 100.0, 0.013, 100.0),
+        train_barostat_fs=500.0,
+        model=dict(fidelity.QUICK_MODEL),
+        training={**fidelity.quick_settings().training, "num_epochs": 20},
+    )
+
+
+def stage_reference(work: Path, cfg: Settings) -> None:
+    """Per temperature: Langevin NVT then EMT NpT equilibration (``start.extxyz``)
+    and the training trajectory (barostat alone, seed 1); then, per temperature,
+    the reference run (barostat and Langevin, seed 3 + T/100, a record every 4
+    fs). The training data come first, so that training can start meanwhile."""
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        directory.mkdir(parents=True, exist_ok=True)
+        start = directory / "start.extxyz"
+        if not start.exists():
+            LOG.info(f"{temperature} K: equilibration")
+            atoms = systems.fcc_aluminium(cfg.repeat)
+            atoms = systems.equilibrate(atoms, temperature, cfg.equilibration_fs, 0)
+            equilibrated = equilibrate_npt(atoms, cfg, temperature)
+            ase.io.write(start.with_suffix(".partial.extxyz"), equilibrated)
+            os.replace(start.with_suffix(".partial.extxyz"), start)
+        train = directory / "train-npt.extxyz"
+        if not train.exists():
+            LOG.info(f"{temperature} K: EMT NpT training trajectory, {cfg.train_fs} fs")
+            gentle = dataclasses.replace(
+                cfg.barostat, time_constant_fs=cfg.train_barostat_fs
+            )
+            record = dyn.emt_npt(
+                ase.io.read(start),
+                gentle,
+                temperature,
+                cfg.train_fs,
+                cfg.train_frame_fs,
+                seed=1,
+                thermostat=False,
+                extxyz=train,
+                every=cfg.train_frame_fs,
+            )
+            fidelity.record_wall(directory, "train_trajectory", record.wall_s)
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        reference = directory / "reference.npz"
+        if not reference.exists():
+            LOG.info(f"{temperature} K: EMT NpT reference, {cfg.run_fs} fs")
+            begin = ase.io.read(directory / "start.extxyz")
+            seed = 3 + temperature // 100
+            record = dyn.emt_npt(
+                begin, cfg.barostat, temperature, cfg.run_fs, 4, seed, every=4
+            )
+            record.save(reference)
+
+
+def equilibrate_npt(atoms: ase.Atoms, cfg: Settings, temperature: float) -> ase.Atoms:
+    """``atoms`` after ``cfg.equilibration_fs`` of EMT NpT (seed 2), with momenta
+    and without calculator."""
+    atoms = atoms.copy()
+    atoms.set_momenta(atoms.get_momenta())
+    dynamics = dyn.EMTNpT(
+        atoms, cfg.barostat, temperature, True, np.random.default_rng(2), every=4
+    )
+    dynamics.run(int(round(cfg.equilibration_fs / 4)))
+    result = atoms.copy()
+    result.calc = None
+    result.set_momenta(atoms.get_momenta())
+    return result
+
+
+def stride_directory(work: Path, stride: int) -> Path:
+    """Pairs, options and model of one stride."""
+    path = work / f"stride{stride}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stage_pairs(work: Path, cfg: Settings) -> None:
+    """``mtt-flashmd pairs`` of both temperatures' training trajectories, per
+    stride: a pair every ``pair_spacing_fs``, 10% (the end of each file) for
+    validation."""
+    lag_unit = cfg.train_frame_fs
+    for stride in cfg.strides:
+        directory = stride_directory(work, stride)
+        if (directory / "options.yaml").exists():
+            continue
+        trajectories = [str(work / f"T{t}" / "train-npt.extxyz") for t in TEMPERATURES]
+        lag, spacing = stride // lag_unit, cfg.pair_spacing_fs // lag_unit
+        command = ["mtt-flashmd", "pairs", *trajectories, "--lag", str(lag)]
+        command += ["--spacing", str(spacing), "--validation", "0.1", "--test", "0"]
+        command += "-o pairs.xyz --options options.partial.yaml".split()
+        fidelity.run_command(command, directory, directory / "pairs.log")
+        os.replace(directory / "options.partial.yaml", directory / "options.yaml")
+
+
+def stage_train(work: Path, cfg: Settings) -> None:
+    """``mtt train`` per stride with the fidelity benchmark's overrides."""
+    for stride in cfg.strides:
+        directory = stride_directory(work, stride)
+        if (directory / "model.pt").exists():
+            continue
+        command = ["mtt", "train", "options.yaml", "-o", "model.partial.pt"]
+        command += fidelity.training_overrides(cfg, stride)
+        seconds = fidelity.run_command(command, directory, directory / "train.log")
+        fidelity.record_wall(work, f"train_stride{stride}", seconds)
+        os.replace(directory / "model.partial.pt", directory / "model.pt")
+
+
+def stage_md(work: Path, cfg: Settings) -> None:
+    """Per temperature and stride: a FlashMD NpT run (seed 5 + T/100) from
+    ``start.extxyz``."""
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        start = ase.io.read(directory / "start.extxyz")
+        for stride in cfg.strides:
+            path = directory / f"flashmd-npt-s{stride}.npz"
+            model = stride_directory(work, stride) / "model.pt"
+            if path.exists() or not model.exists():  # done, or not trained yet
+                continue
+            LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs")
+            seed = 5 + temperature // 100
+            record = dyn.flashmd_run(
+                model, start, cfg.barostat, temperature, cfg.run_fs, seed
+            )
+            record.save(path)
+
+
+def stage_ipi(work: Path, cfg: Settings) -> None:
+    """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7 + T/100)."""
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        start = ase.io.read(directory / "start.extxyz")
+        for stride in cfg.ipi_strides:
+            model = stride_directory(work, stride) / "model.pt"
+            for ensemble in ("nvt", "npt"):
+                path = directory / f"ipi-{ensemble}-s{stride}.npz"
+                if path.exists() or not model.exists():
+                    continue
+                LOG.info(f"{temperature} K: i-PI {ensemble} at {stride} fs")
+                record = run_ipi_case(
+                    directory / f"ipi-{ensemble}-s{stride}",
+                    model,
+                    start,
+                    ensemble,
+                    stride,
+                    temperature,
+                    cfg.barostat,
+                    cfg.ipi_fs,
+                    7 + temperature // 100,
+                )
+                record.save(path)
+
+
+def stage_timing(work: Path, cfg: Settings) -> None:
+    """Per temperature and stride: the wall time of a FlashMD NVT stride, an NpT
+    stride and an EMT stress call after a cell change, measured alternately
+    (:func:`npt_dynamics.time_strides`), in ``timing.json``."""
+    path = work / "timing.json"
+    result = json.loads(path.read_text()) if path.exists() else {}
+    for temperature in TEMPERATURES:
+        start = ase.io.read(work / f"T{temperature}" / "start.extxyz")
+        for stride in cfg.strides:
+            key = f"T{temperature}-s{stride}"
+            model = stride_directory(work, stride) / "model.pt"
+            if key in result or not model.exists():
+                continue
+            result[key] = dyn.time_strides(model, start, cfg.barostat, temperature)
+            path.write_text(json.dumps(result, indent=1))
+
+
+def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test")
+    parser.add_argument("--workdir", type=Path, default=HERE / "work" / "npt")
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help=f"comma-separated, from {', '.join(STAGES)}",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    return parser.parse_args(argv)
+
+
+def main(argv: List[str] = None) -> None:
+    args = parse_arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(args.threads)  # for mtt train subprocesses too
+    import torch
+
+    torch.set_num_threads(args.threads)
+    cfg = settings(args.quick)
+    work = args.workdir / ("quick" if args.quick else "full")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "settings.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    stages = {
+        "reference": stage_reference,
+        "pairs": stage_pairs,
+        "train": stage_train,
+        "md": stage_md,
+        "ipi": stage_ipi,
+        "timing": stage_timing,
+        "report": lambda w, c: npt_report.write_report(w, c, TEMPERATURES),
+    }
+    for name in args.stages.split(","):
+        if name not in stages:
+            raise SystemExit(f"unknown stage '{name}', choose from {STAGES}")
+        begin = time.perf_counter()
+        stages[name](work, cfg)
+        LOG.info(f"stage {name}: {time.perf_counter() - begin:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""The report of the NpT benchmark (``npt.py --stages report``): ``RESULTS.md`` in
+the run directory, with the targets, each run's block statistics, the thermal
+expansion and the cost of a stride; runs that do not exist are listed as not run.
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import npt_dynamics as dyn
+
+
+TARGETS = """Targets: mean volume within 0.5% of the EMT reference's; volume standard
+deviation within 20% of the reference's; per-element temperature within 3% of the
+bath's; statistical error (10 block averages) of each mean volume below 0.2%; the
+volume change from 300 K to 600 K of the reference's sign, beyond two combined
+errors; an NpT stride costing at most an NVT stride plus one EMT stress call."""
+
+
+def load(path: Path, discard_fs: float) -> Optional[Dict[str, Dict[str, float]]]:
+    """Block statistics of a saved run, or ``None`` if it was not run."""
+    if not path.exists():
+        return None
+    record = dyn.load_record(path)
+    stats = dyn.summary(record, discard_fs)
+    stats["note"] = record.note
+    return stats
+
+
+def mark(ok: bool) -> str:
+    """A verdict."""
+    return "yes" if ok else "**no**"
+
+
+def run_row(name: str, stats: Dict, reference: Dict, temperature: float) -> str:
+    """A table row: volume statistics against the reference, temperature, verdicts."""
+    volume, ref = stats["volume"], reference["volume"]
+    shift = (volume["mean"] - ref["mean"]) / ref["mean"]
+    ratio = volume["std"] / ref["std"]
+    relative_error = volume["error"] / volume["mean"]
+    temperature_key = next(k for k in stats if k.startswith("T_"))
+    temp = stats[temperature_key]["mean"]
+    temp_error = stats[temperature_key]["error"]
+    deviation = (temp - temperature) / temperature
+    cells = [
+        name,
+        f"{volume['mean']:.2f} ± {volume['error']:.2f} ({100 * relative_error:.2f}%)",
+        f"{100 * shift:+.2f}% {mark(abs(shift) < 0.005)}",
+        f"{volume['std']:.2f} (×{ratio:.2f}) {mark(abs(ratio - 1) < 0.2)}",
+        f"{mark(relative_error < 0.002)}",
+        f"{temp:.1f} ± {temp_error:.1f} ({100 * deviation:+.1f}%) "
+        f"{mark(abs(deviation) < 0.03)}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def volume_table(runs: Dict[str, Dict], temperature: float) -> List[str]:
+    """The table of one temperature's runs (the reference's row first)."""
+    reference = runs.get("EMT reference (1 fs)")
+    lines = [
+        f"### {temperature} K",
+        "",
+        "| run | mean volume (A^3), block error | vs reference | std (A^3) "
+        "| error < 0.2% | temperature (K) |",
+        "|---|---|---|---|---|---|",
+    ]
+    if reference is None:
+        return lines + ["", "no reference run yet", ""]
+    for name, stats in runs.items():
+        if stats is None:
+            lines.append(f"| {name} | not run | | | | |")
+        else:
+            lines.append(run_row(name, stats, reference, temperature))
+    notes = [f"- {name}: {s['note']}" for name, s in runs.items() if s and s["note"]]
+    return lines + [""] + notes + [""] * bool(notes)
+
+
+def expansion_lines(by_temperature: Dict[int, Dict[str, Any]]) -> List[str]:
+    """The volume change from the lowest to the highest temperature, per run."""
+    low, high = sorted(by_temperature)
+    lines = [
+        f"### Volume change {low} K -> {high} K",
+        "",
+        "| run | change (A^3) | reference's sign, beyond 2 errors |",
+        "|---|---|---|",
+    ]
+    reference_sign = None
+    for name in by_temperature[low]:
+        first, second = by_temperature[low][name], by_temperature[high].get(name)
+        if first is None or second is None:
+            lines.append(f"| {name} | not run | |")
+            continue
+        change = second["volume"]["mean"] - first["volume"]["mean"]
+        error = math.hypot(second["volume"]["error"], first["volume"]["error"])
+        if reference_sign is None:
+            reference_sign = math.copysign(1.0, change)
+        ok = math.copysign(1.0, change) == reference_sign and abs(change) > 2 * error
+        lines.append(f"| {name} | {change:+.2f} ± {error:.2f} | {mark(ok)} |")
+    return lines + [""]
+
+
+def cost_lines(work: Path) -> List[str]:
+    """Wall time per stride, NpT against NVT plus one EMT stress call."""
+    path = work / "timing.json"
+    timing = json.loads(path.read_text()) if path.exists() else {}
+    lines = [
+        "### Cost of a stride (ms)",
+        "",
+        "CPU time of the process (one thread), medians of 5 alternating rounds of "
+        "10 NVT strides, 10 NpT strides and 10 EMT stress calls after a change of "
+        "the cell (a new neighbour list, as in a barostat step), on each "
+        "temperature's start.",
+        "",
+        "| case | NpT | NVT | EMT stress | NpT <= NVT + stress |",
+        "|---|---|---|---|---|",
+    ]
+    for key, value in timing.items():
+        npt, nvt, stress = (1e3 * value[k] for k in ("npt", "nvt", "stress"))
+        ok = npt <= nvt + stress
+        lines.append(f"| {key} | {npt:.1f} | {nvt:.1f} | {stress:.1f} | {mark(ok)} |")
+    if not timing:
+        lines.append("| not run | | | | |")
+    return lines + [""]
+
+
+def collect(work: Path, cfg: Any, temperature: int) -> Dict[str, Any]:
+    """Statistics of every run at one temperature, by name (``None``: not run)."""
+    directory = work / f"T{temperature}"
+    runs: Dict[str, Any] = {
+        "EMT reference (1 fs)": load(directory / "reference.npz", cfg.discard_fs)
+    }
+    for stride in cfg.strides:
+        path = directory / f"flashmd-npt-s{stride}.npz"
+        runs[f"FlashMD ASE NpT {stride} fs"] = load(path, cfg.discard_fs)
+    for stride in cfg.ipi_strides:
+        for kind, label in (("npt", "NpT"), ("nvt", "NVT")):
+            path = directory / f"ipi-{kind}-s{stride}.npz"
+            runs[f"FlashMD i-PI {label} {stride} fs"] = load(path, cfg.discard_fs)
+    return runs
+
+
+def write_report(work: Path, cfg: Any, temperatures: Sequence[int]) -> None:
+    """Write ``RESULTS.md`` in ``work`` from the runs there, and print it."""
+    by_temperature = {t: collect(work, cfg, t) for t in temperatures}
+    lines = [
+        "# NpT benchmark results",
+        "",
+        f"Generated by `python benchmarks/npt.py --stages report` from `{work}`.",
+        "",
+        TARGETS,
+        "",
+    ]
+    for temperature, runs in by_temperature.items():
+        volume_runs = {k: v for k, v in runs.items() if "NVT" not in k}
+        lines += volume_table(volume_runs, temperature)
+        nvt = {k: v for k, v in runs.items() if "NVT" in k and v is not None}
+        for name, stats in nvt.items():
+            temp = next(v for k, v in stats.items() if k.startswith("T_"))["mean"]
+            lines.append(
+                f"- {name}: temperature {temp:.1f} K "
+                f"({100 * (temp / temperature - 1):+.1f}%, "
+                f"{mark(abs(temp / temperature - 1) < 0.03)})"
+            )
+        lines.append("")
+    volume_only = {
+        t: {k: v for k, v in runs.items() if "NVT" not in k}
+        for t, runs in by_temperature.items()
+    }
+    lines += expansion_lines(volume_only)
+    lines += cost_lines(work)
+    text = "\n".join(lines)
+    (work / "RESULTS.md").write_text(text + "\n")
+    print(text)
