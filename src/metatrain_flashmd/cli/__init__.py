@@ -13,7 +13,7 @@ from typing import List, Optional
 from .._warnings import ignore_dependency_warnings
 
 
-SUBCOMMANDS = ("pairs", "md", "ipi")
+SUBCOMMANDS = ("pairs", "md", "ipi", "validate")
 """Modules of this package defining a subcommand each."""
 
 
