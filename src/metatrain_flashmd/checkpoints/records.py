@@ -11,16 +11,13 @@ loading the weights.
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import ase.data
 from metatomic.torch import ModelMetadata
+from metatrain.utils.abc import ModelInterface
 
 from .versions import IMPLEMENTATION
-
-
-if TYPE_CHECKING:
-    from ..model import FlashMD
 
 
 TIMESTEP_METADATA_KEY = "flashmd_timestep_fs"
@@ -31,7 +28,7 @@ MASSES_METADATA_KEY = "flashmd_masses_u"
 element, u, by chemical symbol."""
 
 
-def model_checkpoint(model: "FlashMD") -> Dict[str, Any]:
+def model_checkpoint(model: ModelInterface) -> Dict[str, Any]:
     """The model part of a checkpoint of ``model`` (metatrain's ``get_checkpoint``):
     no epoch, and the current weights as both the latest and the best ones."""
     state_dict = model.state_dict()
