@@ -26,7 +26,7 @@ from metatrain_flashmd.ase.run import (
 )
 from metatrain_flashmd.replicas.build import make_replicas
 from metatrain_flashmd.replicas.checks import ReplicaInputError, replica_name
-from metatrain_flashmd.replicas.driver import ReplicaOutcome
+from metatrain_flashmd.replicas.driver import ReplicaOutcome, Replicas
 
 
 Path = Union[str, pathlib.Path]
@@ -126,20 +126,7 @@ def run_replicas(
     if len(seeds) != count:
         raise ValueError(f"got {len(seeds)} seeds for {count} replicas")
     rngs = [np.random.default_rng(seed) for seed in seeds]
-    systems, labels = [], []
-    for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
-        if label is None and not isinstance(structure, ase.Atoms):
-            label = str(structure)
-        try:
-            atoms = read_structure(structure, options.temperature_K, rng)
-        except (ValueError, OSError) as error:
-            name = replica_name(index, label)
-            raise ReplicaInputError(f"{name}: {error}") from error
-        atoms.calc = energy_calculator_for(
-            options.energy_model, options.energy_calculator, device
-        )
-        systems.append(atoms)
-        labels.append(label)
+    systems, labels = _read_replicas(structures, options, rngs, device)
     replicas = make_replicas(
         systems,
         model,
@@ -159,6 +146,53 @@ def run_replicas(
         f"{steps} strides, {sum(len(atoms) for atoms in systems)} atoms in all, "
         f"at most {replicas.atom_budget} atoms per model call"
     )
+    start = time.perf_counter()
+    outcomes = _run_recorded(replicas, steps, outputs, logs, energy, interval, progress)
+    elapsed = time.perf_counter() - start
+    failed = sum(outcome.error is not None for outcome in outcomes)
+    logging.info(
+        f"{count - failed} of {count} replicas completed {steps} strides in "
+        f"{elapsed:.1f} s ({replicas.model_calls} model calls)"
+    )
+    return outcomes
+
+
+def _read_replicas(
+    structures: Sequence[Structure],
+    options: ReplicaOptions,
+    rngs: Sequence[np.random.Generator],
+    device: Optional[str],
+) -> Tuple[List[ase.Atoms], List[Optional[str]]]:
+    """The starting atoms of every replica, with the energy calculator attached,
+    and their labels (the file name when none is given)."""
+    systems, labels = [], []
+    for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
+        if label is None and not isinstance(structure, ase.Atoms):
+            label = str(structure)
+        try:
+            atoms = read_structure(structure, options.temperature_K, rng)
+        except (ValueError, OSError) as error:
+            name = replica_name(index, label)
+            raise ReplicaInputError(f"{name}: {error}") from error
+        atoms.calc = energy_calculator_for(
+            options.energy_model, options.energy_calculator, device
+        )
+        systems.append(atoms)
+        labels.append(label)
+    return systems, labels
+
+
+def _run_recorded(
+    replicas: Replicas,
+    steps: int,
+    outputs: Sequence[Path],
+    logs: Optional[Sequence[Path]],
+    energy: bool,
+    interval: int,
+    progress: bool,
+) -> List[ReplicaOutcome]:
+    """Run ``replicas`` with a trajectory writer (and a CSV log) attached to each
+    integrator every ``interval`` strides; every file is closed at the end."""
     with contextlib.ExitStack() as stack:
         for index, dynamics in enumerate(replicas.integrators):
             stack.callback(dynamics.close)
@@ -167,12 +201,4 @@ def run_replicas(
             if logs is not None:
                 file = stack.enter_context(open(logs[index], "w", newline=""))
                 dynamics.attach(CSVLog(file, dynamics, energy), interval)
-        start = time.perf_counter()
-        outcomes = replicas.run(steps, progress=progress)
-        elapsed = time.perf_counter() - start
-    failed = sum(outcome.error is not None for outcome in outcomes)
-    logging.info(
-        f"{count - failed} of {count} replicas completed {steps} strides in "
-        f"{elapsed:.1f} s ({replicas.model_calls} model calls)"
-    )
-    return outcomes
+        return replicas.run(steps, progress=progress)
