@@ -107,9 +107,7 @@ def validate(
     :param quiet: do not print the verdict table.
     :raises ValidationInputError: for unusable input, before anything is written.
     """
-    if report_dir is not None and Path(report_dir).exists():
-        if not Path(report_dir).is_dir():
-            raise ValidationInputError(report_dir, "exists and is not a directory")
+    _check_report_dir(report_dir)
     inputs = prepare(
         model,
         start,
@@ -153,11 +151,23 @@ def validate(
             result, trajectories, Path(report_dir), inputs.reference_trajectory is None
         )
     if not quiet:
-        print(verdict_table(result.checks))
-        print(headline(result))
-        if report_dir is not None:
-            print(f"report: {Path(report_dir) / 'report.md'}")
+        _print_verdicts(result, report_dir)
     return result
+
+
+def _check_report_dir(report_dir: Any) -> None:
+    """Refuse a report directory that exists as a file, before anything runs."""
+    if report_dir is not None and Path(report_dir).exists():
+        if not Path(report_dir).is_dir():
+            raise ValidationInputError(report_dir, "exists and is not a directory")
+
+
+def _print_verdicts(result: ValidationResult, report_dir: Any) -> None:
+    """Print the verdict table, the headline and where the report is."""
+    print(verdict_table(result.checks))
+    print(headline(result))
+    if report_dir is not None:
+        print(f"report: {Path(report_dir) / 'report.md'}")
 
 
 def prepare(
