@@ -1,11 +1,11 @@
 """Build the replicas of a run: one integrator per system, one loaded model."""
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import ase
 import numpy as np
 
-from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike, load_model
+from metatrain_flashmd.ase.base import ModelLike, load_model
 from metatrain_flashmd.ase.run import THERMOSTATS, make_integrator
 from metatrain_flashmd.replicas.checks import (
     ReplicaInputError,
@@ -23,6 +23,17 @@ def replica_seeds(seed: Optional[int], count: int) -> List[Optional[int]]:
     if seed is None:
         return [None] * count
     return [seed + i for i in range(count)]
+
+
+def seeded_generators(
+    seeds: Optional[Sequence[Optional[int]]], count: int
+) -> List[np.random.Generator]:
+    """A random generator per replica from its seed (unseeded for ``None``, or
+    all unseeded when ``seeds`` is ``None``)."""
+    seeds = [None] * count if seeds is None else list(seeds)
+    if len(seeds) != count:
+        raise ValueError(f"got {len(seeds)} seeds for {count} replicas")
+    return [np.random.default_rng(seed) for seed in seeds]
 
 
 def make_replicas(
@@ -64,41 +75,51 @@ def make_replicas(
         ...; not ``trajectory`` or ``logfile``, which are per replica: attach
         them to :attr:`Replicas.integrators`).
     """
-    count = len(systems)
-    labels = [None] * count if labels is None else list(labels)
-    if len(labels) != count:
-        raise ValueError(f"got {len(labels)} labels for {count} replicas")
-    if rngs is None:
-        seeds = [None] * count if seeds is None else list(seeds)
-        if len(seeds) != count:
-            raise ValueError(f"got {len(seeds)} seeds for {count} replicas")
-        rngs = [np.random.default_rng(seed) for seed in seeds]
-    if len(rngs) != count:
-        raise ValueError(f"got {len(rngs)} random generators for {count} replicas")
-    if thermostat not in THERMOSTATS:
-        raise ValueError(
-            f"unknown thermostat '{thermostat}', choose from {', '.join(THERMOSTATS)}"
-        )
-    if thermostat != "none" and temperature_K is None:
-        raise ValueError(f"the {thermostat} thermostat needs a temperature")
+    labels, rngs = _per_replica(len(systems), labels, seeds, rngs)
+    _check_thermostat(thermostat, temperature_K)
     loaded, path = load_model(model)
     check_replicas(systems, labels, loaded, model_cutoff(loaded))
-    integrators: List[FlashMDDynamics] = []
+    kwargs.update(
+        thermostat=thermostat,
+        temperature_K=temperature_K,
+        time_constant_fs=time_constant_fs,
+        equipartition_time_fs=equipartition_time_fs,
+    )
+    integrators = []
     for index, atoms in enumerate(systems):
         try:
-            dynamics = make_integrator(
-                atoms,
-                loaded,
-                thermostat,
-                temperature_K,
-                time_constant_fs,
-                equipartition_time_fs=equipartition_time_fs,
-                rng=rngs[index],
-                **kwargs,
-            )
+            dynamics = make_integrator(atoms, loaded, rng=rngs[index], **kwargs)
         except ValueError as error:
             name = replica_name(index, labels[index])
             raise ReplicaInputError(f"{name}: {error}") from error
         dynamics.model_path = path
         integrators.append(dynamics)
     return Replicas(integrators, labels=labels, atom_budget=atom_budget)
+
+
+def _per_replica(
+    count: int,
+    labels: Optional[Sequence[Optional[str]]],
+    seeds: Optional[Sequence[Optional[int]]],
+    rngs: Optional[Sequence[np.random.Generator]],
+) -> Tuple[List[Optional[str]], List[np.random.Generator]]:
+    """The label and random generator of each of ``count`` replicas, refusing
+    lists of another length."""
+    labels = [None] * count if labels is None else list(labels)
+    if len(labels) != count:
+        raise ValueError(f"got {len(labels)} labels for {count} replicas")
+    rngs = seeded_generators(seeds, count) if rngs is None else list(rngs)
+    if len(rngs) != count:
+        raise ValueError(f"got {len(rngs)} random generators for {count} replicas")
+    return labels, rngs
+
+
+def _check_thermostat(thermostat: str, temperature_K: Optional[float]) -> None:
+    """Refuse an unknown thermostat, or one without a temperature (K), once for
+    all replicas."""
+    if thermostat not in THERMOSTATS:
+        raise ValueError(
+            f"unknown thermostat '{thermostat}', choose from {', '.join(THERMOSTATS)}"
+        )
+    if thermostat != "none" and temperature_K is None:
+        raise ValueError(f"the {thermostat} thermostat needs a temperature")

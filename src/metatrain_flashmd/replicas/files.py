@@ -24,7 +24,7 @@ from metatrain_flashmd.ase.run import (
     energy_calculator_for,
     read_structure,
 )
-from metatrain_flashmd.replicas.build import make_replicas
+from metatrain_flashmd.replicas.build import make_replicas, seeded_generators
 from metatrain_flashmd.replicas.checks import ReplicaInputError, replica_name
 from metatrain_flashmd.replicas.driver import ReplicaOutcome, Replicas
 
@@ -122,10 +122,7 @@ def run_replicas(
     if steps < 0 or interval < 1:
         raise ValueError("steps must be >= 0 and interval >= 1")
     _check_paths(count, outputs, logs)
-    seeds = [None] * count if seeds is None else list(seeds)
-    if len(seeds) != count:
-        raise ValueError(f"got {len(seeds)} seeds for {count} replicas")
-    rngs = [np.random.default_rng(seed) for seed in seeds]
+    rngs = seeded_generators(seeds, count)
     systems, labels = _read_replicas(structures, options, rngs, device)
     replicas = make_replicas(
         systems,
@@ -140,21 +137,27 @@ def run_replicas(
         device=device,
         random_rotation=options.random_rotation,
     )
-    energy = systems[0].calc is not None
-    logging.info(
-        f"FlashMD {type(replicas.integrators[0]).__name__}: {count} replicas, "
-        f"{steps} strides, {sum(len(atoms) for atoms in systems)} atoms in all, "
-        f"at most {replicas.atom_budget} atoms per model call"
-    )
-    start = time.perf_counter()
-    outcomes = _run_recorded(replicas, steps, outputs, logs, energy, interval, progress)
-    elapsed = time.perf_counter() - start
-    failed = sum(outcome.error is not None for outcome in outcomes)
-    logging.info(
-        f"{count - failed} of {count} replicas completed {steps} strides in "
-        f"{elapsed:.1f} s ({replicas.model_calls} model calls)"
-    )
+    with contextlib.ExitStack() as stack:
+        _attach_files(replicas, outputs, logs, interval, stack)
+        start = time.perf_counter()
+        outcomes = replicas.run(steps, progress=progress)
+    _log_summary(replicas, outcomes, steps, time.perf_counter() - start)
     return outcomes
+
+
+def _log_summary(
+    replicas: Replicas, outcomes: List[ReplicaOutcome], steps: int, seconds: float
+) -> None:
+    """Log what the run did: replicas completed, atoms, time and model calls."""
+    count = len(outcomes)
+    failed = sum(outcome.error is not None for outcome in outcomes)
+    atoms = sum(len(dynamics.atoms) for dynamics in replicas.integrators)
+    logging.info(
+        f"{count - failed} of {count} replicas ({atoms} atoms in all) completed "
+        f"{steps} strides of {type(replicas.integrators[0]).__name__} in "
+        f"{seconds:.1f} s ({replicas.model_calls} model calls of at most "
+        f"{replicas.atom_budget} atoms)"
+    )
 
 
 def _read_replicas(
@@ -163,8 +166,9 @@ def _read_replicas(
     rngs: Sequence[np.random.Generator],
     device: Optional[str],
 ) -> Tuple[List[ase.Atoms], List[Optional[str]]]:
-    """The starting atoms of every replica, with the energy calculator attached,
-    and their labels (the file name when none is given)."""
+    """Each replica's starting atoms (as :func:`~metatrain_flashmd.ase.run_md`
+    reads them, with its energy calculator) and label (the file name when none
+    is given); reading errors name the replica."""
     systems, labels = [], []
     for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
         if label is None and not isinstance(structure, ase.Atoms):
@@ -182,23 +186,20 @@ def _read_replicas(
     return systems, labels
 
 
-def _run_recorded(
+def _attach_files(
     replicas: Replicas,
-    steps: int,
     outputs: Sequence[Path],
     logs: Optional[Sequence[Path]],
-    energy: bool,
     interval: int,
-    progress: bool,
-) -> List[ReplicaOutcome]:
-    """Run ``replicas`` with a trajectory writer (and a CSV log) attached to each
-    integrator every ``interval`` strides; every file is closed at the end."""
-    with contextlib.ExitStack() as stack:
-        for index, dynamics in enumerate(replicas.integrators):
-            stack.callback(dynamics.close)
-            writer = FrameWriter(outputs[index], dynamics, energy, stack)
-            dynamics.attach(writer, interval)
-            if logs is not None:
-                file = stack.enter_context(open(logs[index], "w", newline=""))
-                dynamics.attach(CSVLog(file, dynamics, energy), interval)
-        return replicas.run(steps, progress=progress)
+    stack: contextlib.ExitStack,
+) -> None:
+    """Give each replica its trajectory writer and, if asked, its CSV log, every
+    ``interval`` strides; ``stack`` closes them."""
+    energy = replicas.integrators[0].atoms.calc is not None
+    for index, dynamics in enumerate(replicas.integrators):
+        stack.callback(dynamics.close)
+        writer = FrameWriter(outputs[index], dynamics, energy, stack)
+        dynamics.attach(writer, interval)
+        if logs is not None:
+            file = stack.enter_context(open(logs[index], "w", newline=""))
+            dynamics.attach(CSVLog(file, dynamics, energy), interval)
