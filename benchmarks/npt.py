@@ -44,7 +44,7 @@ import systems  # noqa: E402
 from npt_ipi import run_ipi_case  # noqa: E402
 
 
-STAGES = ("reference", "pairs", "train", "md", "ipi", "timing", "report")
+STAGES = ("reference", "pairs", "train", "md", "seeds", "ipi", "timing", "report")
 TEMPERATURES = (300, 600)
 LOG = logging.getLogger("npt")
 
@@ -75,6 +75,9 @@ class Settings:
     model: Dict[str, Any]
     training: Dict[str, Any]
     strides: List[int] = dataclasses.field(default_factory=lambda: [16, 32])
+    extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [101, 102, 103])
+    """Seeds of the independent repeats of each FlashMD NpT run (``seeds``
+    stage): their spread checks the block errors."""
     ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
     train_frame_fs: int = 2
 
@@ -231,6 +234,25 @@ def stage_md(work: Path, cfg: Settings) -> None:
             record.save(path)
 
 
+def stage_seeds(work: Path, cfg: Settings) -> None:
+    """Per temperature and stride: FlashMD NpT runs as in ``md`` with the seeds
+    ``extra_seeds`` (``flashmd-npt-s{stride}-seed{seed}.npz``)."""
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        start = ase.io.read(directory / "start.extxyz")
+        for stride in cfg.strides:
+            model = stride_directory(work, stride) / "model.pt"
+            for seed in cfg.extra_seeds:
+                path = directory / f"flashmd-npt-s{stride}-seed{seed}.npz"
+                if path.exists() or not model.exists():
+                    continue
+                LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs, seed {seed}")
+                record = dyn.flashmd_run(
+                    model, start, cfg.barostat, temperature, cfg.run_fs, seed
+                )
+                record.save(path)
+
+
 def stage_ipi(work: Path, cfg: Settings) -> None:
     """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7 + T/100)."""
     for temperature in TEMPERATURES:
@@ -304,6 +326,7 @@ def main(argv: List[str] = None) -> None:
         "pairs": stage_pairs,
         "train": stage_train,
         "md": stage_md,
+        "seeds": stage_seeds,
         "ipi": stage_ipi,
         "timing": stage_timing,
         "report": lambda w, c: npt_report.write_report(w, c, TEMPERATURES),

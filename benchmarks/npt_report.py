@@ -133,6 +133,12 @@ def collect(work: Path, cfg: Any, temperature: int) -> Dict[str, Any]:
     for stride in cfg.strides:
         path = directory / f"flashmd-npt-s{stride}.npz"
         runs[f"FlashMD ASE NpT {stride} fs"] = load(path, cfg.discard_fs)
+        for seed in getattr(cfg, "extra_seeds", []):
+            path = directory / f"flashmd-npt-s{stride}-seed{seed}.npz"
+            if path.exists():
+                runs[f"FlashMD ASE NpT {stride} fs, seed {seed}"] = load(
+                    path, cfg.discard_fs
+                )
     for stride in cfg.ipi_strides:
         for kind, label in (("npt", "NpT"), ("nvt", "NVT")):
             path = directory / f"ipi-{kind}-s{stride}.npz"
