@@ -32,13 +32,8 @@ import ase.build  # noqa: E402
 import ase.units  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import (  # noqa: E402
-    AL_LATTICE,
-    TIMESTEP_FS,
-    load_average,
-    machine,
-    thermal_momenta,
-)
+from common import TIMESTEP_FS, load_average, machine  # noqa: E402
+from systems import displaced_aluminium  # noqa: E402
 
 from metatrain_flashmd.ase import Langevin  # noqa: E402
 from metatrain_flashmd.replicas import Replicas  # noqa: E402
@@ -65,22 +60,12 @@ def build_model(device: str) -> Any:
     return model.to(torch.float32).export().to(device=device)
 
 
-def replica_atoms(repeat: int, seed: int) -> ase.Atoms:
-    """Periodic fcc Al (``4 * repeat^3`` atoms), positions displaced by 0.05 A and
-    momenta at 300 K, both drawn from ``seed``."""
-    atoms = ase.build.bulk("Al", "fcc", a=AL_LATTICE, cubic=True).repeat(repeat)
-    rng = np.random.default_rng(seed)
-    atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
-    thermal_momenta(atoms, 300.0, seed)
-    return atoms
-
-
 def integrators(model: Any, count: int, repeat: int, device: str) -> List[Langevin]:
     """``count`` Langevin integrators (300 K, 100 fs) of fresh replicas, seeded
     0 to count - 1."""
     return [
         Langevin(
-            replica_atoms(repeat, seed),
+            displaced_aluminium(repeat, 300.0, seed),
             model,
             temperature_K=300.0,
             time_constant=100.0 * ase.units.fs,
