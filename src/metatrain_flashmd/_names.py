@@ -68,6 +68,24 @@ FRAME_TIME_INFO_KEY = "time_fs"
 ``mtt-flashmd pairs`` to find the time between frames."""
 
 
+# -- what a model saw in training (the ``training_limits`` buffer) ------------------
+TRAINING_LIMITS = (
+    "min_distance",
+    "max_displacement",
+    "max_momentum",
+    "min_temperature",
+    "max_temperature",
+)
+"""Columns of the per-element ``training_limits`` buffer of a FlashMD model, in
+order: over the training set, the smallest distance from an atom of the element to
+any other atom (A), the largest displacement in one stride (A), the largest
+momentum ((eV*u)^(1/2)), and the lowest and highest kinetic temperature of the
+element in one structure (K). NaN where nothing was recorded (models trained
+before the records existed)."""
+TRAINING_LIMIT_UNITS = ("A", "A", MOMENTUM_UNIT, "K", "K")
+"""Unit of each of :data:`TRAINING_LIMITS`."""
+
+
 # -- choices of ``mtt-flashmd md`` and :func:`~metatrain_flashmd.ase.run_md` ---------
 THERMOSTATS = ("none", "langevin", "bussi")
 """Thermostats by name: none (NVE), Langevin, Bussi (stochastic velocity

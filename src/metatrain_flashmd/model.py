@@ -4,6 +4,7 @@ import math
 from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 import ase.data
+import numpy as np
 import torch
 from metatensor.torch import Labels, TensorMap
 from metatomic.torch import (
@@ -192,6 +193,17 @@ class FlashMD(ModelInterface[ModelHypers], FlashMDNetwork):
                         f"{z}, which is not in the data"
                     )
                 scales[self.atomic_types.index(z)] = float(scale)
+
+    def record_training_limits(self, table: np.ndarray) -> None:
+        """Widen the recorded ``training_limits`` to cover ``table`` too (rows in
+        species order, columns of :data:`~metatrain_flashmd._names.TRAINING_LIMITS`;
+        see :mod:`metatrain_flashmd.training.limits`): a fine-tuned or restarted
+        model knows the union of its training sets."""
+        from .training.limits import merged_limits
+
+        old = self.training_limits.detach().to("cpu", torch.float64).numpy()
+        merged = merged_limits(old, np.asarray(table, dtype=float))
+        self.training_limits.copy_(torch.from_numpy(merged))
 
     # -- metatrain interface -----------------------------------------------------
 

@@ -25,6 +25,7 @@ from .model import FlashMD
 from .training import distributed
 from .training.dataset_checks import check_recorded_timesteps
 from .training.epochs import EpochRunner, PairErrors
+from .training.limits import LimitsAccumulator
 from .training.loss import parse_loss
 from .training.normalization import PairStatistics, gather_statistics
 from .training.options import check_trainer_hypers
@@ -144,7 +145,8 @@ class Trainer(TrainerInterface[TrainerHypers]):
         val_pairs = IndexedPairs(val_datasets, "validation set")
         logging.info("Checking the training pairs")
         difference = model.predict_momenta_as_difference
-        stats = gather_statistics(train_pairs, masses, difference)
+        limits = LimitsAccumulator(model.atomic_types, masses, model.cutoff)
+        stats = gather_statistics(train_pairs, masses, difference, limits)
         val_stats = gather_statistics(val_pairs, masses, difference)
         logging.info(
             f"{stats.num_pairs} training pairs, {stats.num_atoms} atoms; largest "
@@ -153,6 +155,7 @@ class Trainer(TrainerInterface[TrainerHypers]):
         )
         if is_fresh:
             self._normalise(model, stats)
+        model.record_training_limits(limits.table)
         model = self._fine_tuned(model)
         model.to(device=context.device, dtype=dtype)
         train_loader = self._loader(train_pairs, stats.sizes, model, True, context)

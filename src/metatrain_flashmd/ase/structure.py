@@ -18,6 +18,7 @@ from ase.constraints import FixCom
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
 from metatrain_flashmd._names import FRAME_TIME_INFO_KEY, PAIR_INFO_KEYS
+from metatrain_flashmd.observables.temperature import at_rest
 
 
 KEPT_ARRAYS = (
@@ -135,9 +136,7 @@ def read_structure(
             )
         thermalize_momenta(atoms, temperature_K, rng=rng)
         Stationary(atoms, preserve_temperature=False)
-    momenta = atoms.get_momenta()
-    at_rest = np.linalg.norm(momenta.sum(axis=0)) <= 1e-8 * np.abs(momenta).sum()
-    if not atoms.constraints and at_rest:
+    if not atoms.constraints and at_rest(atoms.get_momenta()):
         atoms.set_constraint(FixCom())
     if had_momenta and temperature_K is not None and thermostat == "none":
         logging.getLogger(__name__).warning(

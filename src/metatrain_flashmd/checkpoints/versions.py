@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 VERSION_BASE = 1000
 """Offset of this plugin's format numbers above the built-in FlashMD's."""
 
-MODEL_VERSION = VERSION_BASE + 2
-"""Current model checkpoint format (plugin format 2: no ``long_range`` model
-hyperparameters)."""
+MODEL_VERSION = VERSION_BASE + 3
+"""Current model checkpoint format (plugin format 3: a ``training_limits``
+buffer records what the training set covered)."""
 
 TRAINER_VERSION = VERSION_BASE + 1
 """Current trainer checkpoint format (plugin format 1)."""
@@ -207,6 +207,31 @@ def model_update_v1001_v1002(checkpoint: Dict[str, Any]) -> None:
         # metatrain replaces errors raised during upgrades by a generic message
         logging.error(message)
         raise LongRangeError(message) from error
+
+
+def no_training_limits(state_dict: Dict[str, Any], num_species: int) -> Any:
+    """A ``training_limits`` buffer recording nothing (NaN), of the floating-point
+    type of ``state_dict``, for a model of ``num_species`` elements."""
+    import torch
+
+    from .._names import TRAINING_LIMITS
+
+    return torch.full(
+        (num_species, len(TRAINING_LIMITS)),
+        float("nan"),
+        dtype=state_dict["timestep"].dtype,
+    )
+
+
+def model_update_v1002_v1003(checkpoint: Dict[str, Any]) -> None:
+    """Plugin model format 2 -> 3: the ``training_limits`` buffer, which models
+    trained before it existed have no values for (NaN: the integrators run them
+    unguarded, with a note)."""
+    num_species = len(checkpoint["model_data"]["dataset_info"].atomic_types)
+    for key in ("model_state_dict", "best_model_state_dict"):
+        state_dict = checkpoint.get(key)
+        if state_dict is not None and "training_limits" not in state_dict:
+            state_dict["training_limits"] = no_training_limits(state_dict, num_species)
 
 
 def _upgrade(checkpoint: Dict[str, Any], kind: str, current: int) -> Dict[str, Any]:

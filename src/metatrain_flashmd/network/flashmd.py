@@ -13,6 +13,7 @@ import ase.data
 import ase.units
 import torch
 
+from .._names import TRAINING_LIMITS
 from .backbone import Backbone
 from .batching import AtomBatch, padded_neighborhoods
 from .conservation import conserve_center_of_mass, conserve_momentum
@@ -31,7 +32,10 @@ class FlashMDNetwork(torch.nn.Module):
     ``momentum_input_scale`` multiplies the input momenta, ``position_output_scale``
     and ``momentum_output_scale`` the network's outputs (the model sets them, see
     ``FlashMD.set_normalization``). ``masses`` (u) is indexed by atomic number,
-    ``timestep`` is the stride (fs; NaN until set).
+    ``timestep`` is the stride (fs; NaN until set). ``training_limits`` (one row
+    per element, the columns of ``metatrain_flashmd._names.TRAINING_LIMITS``)
+    records what the training set covered, for the integrators' guard; NaN until
+    a trainer records it.
     """
 
     def build(
@@ -80,6 +84,10 @@ class FlashMDNetwork(torch.nn.Module):
         self.register_buffer("timestep", torch.tensor(float("nan")))
         for name in ("momentum_input", "position_output", "momentum_output"):
             self.register_buffer(f"{name}_scale", torch.ones(num_species))
+        self.register_buffer(
+            "training_limits",
+            torch.full((num_species, len(TRAINING_LIMITS)), float("nan")),
+        )
 
     def predict(
         self,

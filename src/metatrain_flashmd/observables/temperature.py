@@ -99,6 +99,15 @@ def element_temperatures(
     return result
 
 
+def at_rest(momenta: np.ndarray) -> bool:
+    """Whether the total of ``momenta`` ((n, 3), (eV*u)^(1/2)) is zero up to
+    rounding (relative to the sum of their magnitudes): a system whose total
+    momentum is held at zero."""
+    momenta = np.asarray(momenta)
+    total = np.linalg.norm(momenta.sum(axis=0))
+    return bool(total <= 1e-8 * np.abs(momenta).sum())
+
+
 def momentum_is_fixed(atoms: ase.Atoms) -> bool:
     """Whether ``atoms`` holds its total momentum fixed (a FixCom constraint)."""
     return any(isinstance(constraint, FixCom) for constraint in atoms.constraints)

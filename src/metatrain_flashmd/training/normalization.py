@@ -2,10 +2,11 @@
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
+from .limits import LimitsAccumulator
 from .pair_data import IndexedPairs
 
 
@@ -28,12 +29,16 @@ class PairStatistics:
 
 
 def gather_statistics(
-    pairs: IndexedPairs, masses: Dict[int, float], difference: bool
+    pairs: IndexedPairs,
+    masses: Dict[int, float],
+    difference: bool,
+    limits: Optional[LimitsAccumulator] = None,
 ) -> PairStatistics:
     """Read (and so check) every pair once and return its statistics.
 
     :param masses: mass of each element, u.
     :param difference: the momentum target is p' - p rather than p'.
+    :param limits: also given every pair, to record what the set covers.
     """
     sums = np.zeros(3)
     num_atoms = 0
@@ -41,6 +46,8 @@ def gather_statistics(
     sizes = []
     for index in range(len(pairs)):
         _, pair = pairs[index]
+        if limits is not None:
+            limits.add(pair)
         m = np.array([masses[int(z)] for z in pair.types])[:, None]
         target = (
             pair.future_momenta - pair.momenta if difference else pair.future_momenta

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Tuple
 import metatensor.torch as mts
 import torch
 
+from ..versions import no_training_limits
 from .names import (
     BUILTIN_ONLY_BUFFERS,
     ConversionError,
@@ -152,6 +153,10 @@ def convert_state_dict(
     )
     converted["momentum_output_scale"] = torch.ones_like(
         converted["momentum_input_scale"]
+    )
+    # built-in checkpoints record nothing of their training set
+    converted["training_limits"] = no_training_limits(
+        {"timestep": reference}, len(atomic_types)
     )
     for target in targets:
         buffer = current_target_name(target) + "_output_scale"
