@@ -30,6 +30,7 @@ from metatrain_flashmd._names import (
     POSITION,
 )
 from metatrain_flashmd._stride import stride_warning
+from metatrain_flashmd.ase.guard import TrainingGuard
 from metatrain_flashmd.ase.logger import FlashMDLogger
 from metatrain_flashmd.ase.rotation import random_rotation, rotated_copy
 
@@ -224,6 +225,9 @@ class FlashMDDynamics(MolecularDynamics):
         after.
     :param rng: random generator for the rotations and thermostats; a fresh
         unseeded one when ``None``.
+    :param strict: stop at the first excursion outside the model's training
+        records (:class:`~metatrain_flashmd.ase.guard.OutsideTrainingError`)
+        instead of warning (see :mod:`metatrain_flashmd.ase.guard`).
     :param kwargs: passed to :class:`ase.md.md.MolecularDynamics` (``trajectory``,
         ``loginterval``, ...), but ``logfile``, which is written by
         :class:`~metatrain_flashmd.ase.logger.FlashMDLogger`: ASE's log columns,
@@ -240,9 +244,11 @@ class FlashMDDynamics(MolecularDynamics):
         device: Optional[str] = None,
         random_rotation: bool = False,
         rng: Optional[np.random.Generator] = None,
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         model, self.model_path = load_model(model)
+        self.guard = TrainingGuard.for_model(model, self.model_path, strict)
         self.model_timestep_fs = model_timestep_fs(model)
         warning = stride_warning(self.model_timestep_fs)
         if warning is not None:
@@ -292,6 +298,8 @@ class FlashMDDynamics(MolecularDynamics):
         """Replace positions and momenta by the model's prediction at t + timestep
         (one model evaluation)."""
         atoms = self.atoms
+        self.guard.before_stride(atoms)
+        start = atoms.get_positions()
         if self.random_rotation:
             rotation = random_rotation(self.rng)
             positions, momenta = self._predict(rotated_copy(atoms, rotation))
@@ -300,6 +308,7 @@ class FlashMDDynamics(MolecularDynamics):
             positions, momenta = self._predict(atoms)
         atoms.set_positions(positions)
         atoms.set_momenta(momenta)
+        self.guard.after_stride(atoms, positions - start, self.nsteps + 1)
 
     def _predict(self, atoms: ase.Atoms) -> Tuple[np.ndarray, np.ndarray]:
         """Positions (A) and momenta ((eV*u)^(1/2)) at t + timestep, shape (n, 3)."""

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import pathlib
 import time
-from typing import IO, Any, List, Optional, Union
+from typing import IO, Any, Dict, List, Optional, Union
 
 import ase
 import ase.io
@@ -271,6 +271,7 @@ def run_md(
     barostat_time_fs: float = 1000.0,
     compressibility_per_GPa: float = 0.01,
     cell: str = "isotropic",
+    strict: bool = False,
 ) -> MDSummary:
     """Run ``steps`` FlashMD strides from ``structure``, writing ``output``.
 
@@ -307,6 +308,9 @@ def run_md(
         compressibility, 1/GPa.
     :param cell: cell fluctuations at constant pressure: ``"isotropic"`` or
         ``"anisotropic"`` (orthorhombic cells); ``"flexible"`` is refused.
+    :param strict: stop at the first excursion outside the model's training
+        records (:class:`~metatrain_flashmd.ase.guard.OutsideTrainingError`,
+        after the frames and log rows written before) instead of warning.
     :return: what the run did.
     """
     if steps < 0 or interval < 1:
@@ -320,7 +324,9 @@ def run_md(
         thermostat=thermostat,
     )
     atoms.calc = energy_calculator_for(energy_model, energy_calculator, device)
-    options = dict(device=device, random_rotation=random_rotation, rng=rng)
+    options = dict(
+        device=device, random_rotation=random_rotation, rng=rng, strict=strict
+    )
     options["equipartition_time_fs"] = equipartition_time_fs
     if pressure_GPa is not None:
         dynamics = make_npt_integrator(
@@ -375,6 +381,15 @@ def run_and_record(
         return _run(dynamics, steps, progress)
 
 
+def element_postfix(atoms: ase.Atoms) -> Dict[str, str]:
+    """Progress-bar entries of the temperature of each element (``T_Al``, K),
+    when there are several elements (with one, it is the ``T`` shown)."""
+    temperatures = atoms_element_temperatures(atoms)
+    if len(temperatures) < 2:
+        return {}
+    return {f"T_{symbol}": f"{value:.1f}K" for symbol, value in temperatures.items()}
+
+
 def _run(dynamics: FlashMDDynamics, steps: int, progress: bool) -> MDSummary:
     """Run the strides, showing progress (a bar on a terminal, a few lines
     otherwise); the mean temperature and speed."""
@@ -390,7 +405,12 @@ def _run(dynamics: FlashMDDynamics, steps: int, progress: bool) -> MDSummary:
             temperatures.append(dynamics.atoms.get_temperature())
             elapsed = time.perf_counter() - start
             speed = dynamics.nsteps * timestep_fs / 1000 * SECONDS_PER_DAY / elapsed
-            report.update(1, ps_per_day=f"{speed:.4g}", T=f"{temperatures[-1]:.1f}K")
+            report.update(
+                1,
+                ps_per_day=f"{speed:.4g}",
+                T=f"{temperatures[-1]:.1f}K",
+                **element_postfix(dynamics.atoms),
+            )
         elapsed = time.perf_counter() - start
     return MDSummary(
         steps=len(temperatures),

@@ -157,6 +157,14 @@ def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed")
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop (exit status 3) at the first atom or element outside what the "
+        "model saw in training (distance, displacement, momentum, temperature); "
+        "without it, such excursions are warnings. Frames and log rows written "
+        "before are kept",
+    )
+    parser.add_argument(
         "--device", default=None, help="torch device: cpu or cuda (default: pick)"
     )
 
@@ -213,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
             barostat_time_fs=args.barostat_time,
             compressibility_per_GPa=args.compressibility,
             cell=args.cell,
+            strict=args.strict,
         ),
     )
 
