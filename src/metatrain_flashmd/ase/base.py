@@ -11,7 +11,7 @@ import logging
 import math
 import pathlib
 import zipfile
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import ase
 import ase.data
@@ -283,6 +283,12 @@ class FlashMDDynamics(MolecularDynamics):
             "random_rotation": self.random_rotation,
             "device": self.device,
         }
+
+    def irun(self, steps: int = 50) -> Iterator[bool]:
+        """ASE's run loop, after checking the starting structure against the
+        model's training records (:mod:`~metatrain_flashmd.ase.guard`)."""
+        self.guard.before_stride(self.atoms)
+        yield from super().irun(steps)
 
     def step(self) -> None:
         """Advance the system by one stride (see the class docstring)."""
