@@ -252,7 +252,7 @@ def test_plugin_format_1_checkpoints_lose_long_range():
     checkpoint = load_reference_checkpoint("model-v1001_trainer-v1001.ckpt.gz")
     assert checkpoint["model_data"]["model_hypers"]["long_range"]["enable"] is False
     upgraded = FlashMD.upgrade_checkpoint(checkpoint)
-    assert upgraded["model_ckpt_version"] == FlashMD.__checkpoint_version__ == 1002
+    assert upgraded["model_ckpt_version"] == FlashMD.__checkpoint_version__ == 1003
     assert "long_range" not in upgraded["model_data"]["model_hypers"]
     FlashMD.load_checkpoint(upgraded, "export")
 
