@@ -247,6 +247,26 @@ def test_a_model_without_records_runs_with_a_note(tmp_path, training_frames, cap
     assert messages[0].startswith(f"note: the model '{path}' has no records")
 
 
+def test_a_model_without_the_buffer_runs_with_a_note(caplog):
+    """Models exported before format 1003 have no ``training_limits`` at all (as
+    the toy models here, given loaded)."""
+    from toy_models import harmonic_model
+
+    atoms = ase.Atoms("Al2", positions=[[0, 0, 0], [1.0, 0, 0]])
+    atoms.set_momenta([[9.0, 0, 0], [-9.0, 0, 0]])
+    with caplog.at_level(logging.WARNING):
+        dynamics = VelocityVerlet(atoms, harmonic_model())
+        dynamics.run(2)
+    assert not dynamics.guard.active
+    assert guard_messages(caplog) == [
+        "note: the model (given loaded, no file) has no records of its training "
+        "set (never trained, exported by metatrain-flashmd before model format "
+        "1003, or converted from the built-in FlashMD): this run is not checked "
+        "against the region the model was trained on; train it again to have the "
+        "check"
+    ]
+
+
 def test_repeated_excursions_are_reported_less_and_less(caplog):
     limits = {13: np.array([2.5, 0.1, 1.0, 100.0, 400.0])}
     guard = TrainingGuard(limits)

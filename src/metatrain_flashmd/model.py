@@ -196,7 +196,7 @@ class FlashMD(ModelInterface[ModelHypers], FlashMDNetwork):
 
     def record_training_limits(self, table: np.ndarray) -> None:
         """Widen the recorded ``training_limits`` to cover ``table`` too (rows in
-        species order, columns of :data:`~metatrain_flashmd._names.TRAINING_LIMITS`;
+        species order, columns of ``metatrain_flashmd._names.TRAINING_LIMITS``;
         see :mod:`metatrain_flashmd.training.limits`): a fine-tuned or restarted
         model knows the union of its training sets."""
         from .training.limits import merged_limits

@@ -2,7 +2,7 @@ r"""The guard of the FlashMD integrators: is the run still where the model was t
 
 A FlashMD model only knows the region of phase space its training set covered.
 Exported models (model format 1003 on) record, per element, what that set held
-(:data:`~metatrain_flashmd._names.TRAINING_LIMITS`, see
+(``metatrain_flashmd._names.TRAINING_LIMITS``, see
 :mod:`metatrain_flashmd.training.limits`). Before the first stride (the starting
 structure) and after every stride, :class:`TrainingGuard` compares each atom with
 the records of its element, with margins:

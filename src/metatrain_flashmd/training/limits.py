@@ -15,7 +15,7 @@ the momenta and temperatures):
   ``mtt-flashmd md`` counts it for a structure at rest).
 
 The table has one row per element (in the model's species order) and the columns
-of :data:`metatrain_flashmd._names.TRAINING_LIMITS`; NaN where nothing was seen.
+of ``metatrain_flashmd._names.TRAINING_LIMITS``; NaN where nothing was seen.
 """
 
 import math
