@@ -24,11 +24,13 @@ from metatrain_flashmd.ase.run import (
     energy_calculator_for,
     read_structure,
 )
+from metatrain_flashmd.ase.structure import read_frame
 from metatrain_flashmd.replicas.build import make_replicas, seeded_generators
 from metatrain_flashmd.replicas.checks import ReplicaInputError, replica_name
 from metatrain_flashmd.replicas.driver import ReplicaOutcome, Replicas
 
 
+LOGGER = logging.getLogger(__name__)
 Path = Union[str, pathlib.Path]
 Structure = Tuple[Union[Path, ase.Atoms], Optional[str]]
 """A replica's starting structure (a file, whose last frame is used, or atoms) and
@@ -170,11 +172,14 @@ def _read_replicas(
     reads them, with its energy calculator) and label (the file name when none
     is given); reading errors name the replica."""
     systems, labels = [], []
+    with_momenta = 0
     for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
         if label is None and not isinstance(structure, ase.Atoms):
             label = str(structure)
         try:
-            atoms = read_structure(structure, options.temperature_K, rng)
+            start = read_frame(structure)
+            with_momenta += start.has("momenta")
+            atoms = read_structure(start, options.temperature_K, rng)
         except (ValueError, OSError) as error:
             name = replica_name(index, label)
             raise ReplicaInputError(f"{name}: {error}") from error
@@ -183,6 +188,16 @@ def _read_replicas(
         )
         systems.append(atoms)
         labels.append(label)
+    if (
+        with_momenta
+        and options.thermostat == "none"
+        and options.temperature_K is not None
+    ):
+        LOGGER.warning(
+            f"note: the temperature {options.temperature_K:g} K is not used by "
+            f"{with_momenta} of {len(systems)} replicas: their structures have "
+            "momenta and NVE keeps them"
+        )
     return systems, labels
 
 
