@@ -100,13 +100,17 @@ def test_files_are_replicas_that_match_runs_alone(
     )
 
 
-def test_every_frame_of_a_file_with_replicas(model_path, al_trajectory, tmp_path):
+def test_every_frame_of_a_file_with_replicas(
+    model_path, al_trajectory, tmp_path, caplog
+):
     frames = ase.io.read(al_trajectory, "0:120:40")  # 3 frames, 40 fs apart
     structure = tmp_path / "frames.extxyz"
     ase.io.write(structure, frames)
     nve = ["--steps", "3", "--energy-calculator", "emt", "--random-rotation"]
+    nve += ["--temperature", "300"]  # unused: the frames have momenta
     nve += ["--seed", "2", "--atom-budget", "64"]  # two model calls per stride
     assert md(model_path, [structure], "--replicas", *nve, "-o", "x.traj") == 0
+    assert "300 K is not used by 3 of 3 replicas" in caplog.text
     # replica k is frame k alone (rotations drawn with seed 2 + k)
     for index, frame in enumerate(frames):
         single = tmp_path / f"frame-{index}.extxyz"

@@ -11,9 +11,10 @@ i``.
 
 Exit status: 0 when every replica completed its strides; 1 when one or more
 stopped during the run (each is named on standard error; their files keep what
-was written, the other replicas went on); 2 when the input or the options cannot
-be run (the replica is named by file and frame), before any stride and before
-any file is written.
+was written, the other replicas went on); 2 when a replica's input cannot be run
+(:class:`~metatrain_flashmd.replicas.ReplicaInputError`, naming the replica by
+file and frame) or an option is refused for replicas, before any stride and
+before any file is written. Other errors end as in a single run (status 1).
 """
 
 import argparse
