@@ -12,7 +12,7 @@ import ase.build
 import ase.io
 import numpy as np
 import pytest
-from helpers import tiny_model
+from helpers import saved_gentle_model
 
 from metatrain_flashmd.cli import main
 
@@ -20,14 +20,8 @@ from metatrain_flashmd.cli import main
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random FlashMD model for Al (10 fs strides) whose strides change the
-    state by little (energy rescaling stays possible), saved."""
-    model = tiny_model(predict_momenta_as_difference=True)
-    model.set_normalization(
-        momentum_rms=0.16, position_rms=0.05, target_momentum_rms=0.02
-    )
-    path = tmp_path_factory.mktemp("models") / "flashmd.pt"
-    model.export().save(str(path))
-    return path
+    state by little, saved."""
+    return saved_gentle_model(tmp_path_factory.mktemp("models") / "flashmd.pt")
 
 
 @pytest.fixture(autouse=True)
