@@ -196,7 +196,6 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd md`` from parsed arguments; the exit status."""
-    from metatrain_flashmd.ase.base import load_model
     from metatrain_flashmd.ase.run import run_md
 
     replicas = len(args.structure) > 1 or args.replicas
@@ -209,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timestep is not None:
         model = model_with_stride(args.model, args.timestep)
     if replicas:
-        return run_replicas_command(args, load_model(model)[0])
+        return run_replicas_command(args, model)
     return run_simulation(
         "md",
         lambda: run_md(

@@ -91,9 +91,10 @@ def run_replicas_command(args: argparse.Namespace, model: Any) -> int:
     """Run the structures of ``args`` as replicas; the exit status.
 
     :param args: the parsed ``mtt-flashmd md`` arguments.
-    :param model: the exported FlashMD model, loaded.
+    :param model: the exported FlashMD model: its path (recorded in ``.traj``
+        headers) or the loaded model.
     """
-    from metatrain_flashmd.ase.base import model_timestep_fs
+    from metatrain_flashmd.ase.base import load_model, model_timestep_fs
     from metatrain_flashmd.replicas import (
         ReplicaInputError,
         numbered_paths,
@@ -105,6 +106,7 @@ def run_replicas_command(args: argparse.Namespace, model: Any) -> int:
     refused = refused_option(args)
     if refused is not None:
         return usage_error(refused)
+    timestep_fs = model_timestep_fs(load_model(model)[0])
     try:
         structures = structures_from_files(args.structure, args.replicas, args.format)
         count = len(structures)
@@ -128,7 +130,7 @@ def run_replicas_command(args: argparse.Namespace, model: Any) -> int:
         return usage_error(str(error))
     seconds = time.perf_counter() - start
     report(outcomes, outputs, logs, args.steps)
-    return summarize(outcomes, args.steps, model_timestep_fs(model), seconds)
+    return summarize(outcomes, args.steps, timestep_fs, seconds)
 
 
 def report(
