@@ -31,6 +31,9 @@ from metatrain_flashmd.replicas.driver import ReplicaOutcome, Replicas
 
 
 LOGGER = logging.getLogger(__name__)
+FILE_MARGIN = 256
+"""Open files left for everything but the replicas' trajectories and logs
+(libraries, models, the standard streams)."""
 Path = Union[str, pathlib.Path]
 Structure = Tuple[Union[Path, ase.Atoms], Optional[str]]
 """A replica's starting structure (a file, whose last frame is used, or atoms) and
@@ -60,6 +63,30 @@ def _check_paths(
         raise ValueError(f"got {len(outputs)} trajectory files for {count} replicas")
     if len(set(paths)) != len(paths):
         raise ValueError("every replica needs trajectory and log files of its own")
+
+
+def reserve_open_files(count: int) -> None:
+    """Make room for ``count`` more open files (the replicas' trajectories and
+    logs, open for the whole run): raise this process's soft limit on open files
+    towards the hard one when needed, with :data:`FILE_MARGIN` to spare.
+
+    :raises ValueError: if the hard limit is too low, before any file is written.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: nothing to ask
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = count + FILE_MARGIN
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise ValueError(
+            f"the replicas' {count} trajectories and logs need about {needed} open "
+            f"files, more than this system allows a process ({hard}, see ulimit "
+            "-Hn): run fewer replicas at once, or without logs"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 @dataclasses.dataclass
@@ -124,6 +151,7 @@ def run_replicas(
     if steps < 0 or interval < 1:
         raise ValueError("steps must be >= 0 and interval >= 1")
     _check_paths(count, outputs, logs)
+    reserve_open_files(count * (1 if logs is None else 2))
     rngs = seeded_generators(seeds, count)
     systems, labels = _read_replicas(structures, options, rngs, device)
     replicas = make_replicas(
