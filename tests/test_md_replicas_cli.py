@@ -13,7 +13,10 @@ import ase.io
 import numpy as np
 import pytest
 from helpers import saved_gentle_model
+from toy_models import spring_energy_model
 
+import metatrain_flashmd.ase.run as run
+from metatrain_flashmd.ase.base import load_exported as load
 from metatrain_flashmd.cli import main
 
 
@@ -95,16 +98,23 @@ def test_files_are_replicas_that_match_runs_alone(
 
 
 def test_every_frame_of_a_file_with_replicas(
-    model_path, al_trajectory, tmp_path, caplog
+    model_path, al_trajectory, tmp_path, caplog, monkeypatch
 ):
     frames = ase.io.read(al_trajectory, "0:120:40")  # 3 frames, 40 fs apart
     structure = tmp_path / "frames.extxyz"
     ase.io.write(structure, frames)
-    nve = ["--steps", "3", "--energy-calculator", "emt", "--random-rotation"]
+    springs = tmp_path / "springs.pt"
+    spring_energy_model(stiffness=0.05).save(str(springs))
+    loads = []
+    monkeypatch.setattr(
+        run, "load_exported", lambda path: loads.append(path) or load(path)
+    )
+    nve = ["--steps", "3", "--energy-model", str(springs), "--random-rotation"]
     nve += ["--temperature", "300"]  # unused: the frames have momenta
     nve += ["--seed", "2", "--atom-budget", "64"]  # two model calls per stride
     assert md(model_path, [structure], "--replicas", *nve, "-o", "x.traj") == 0
     assert "300 K is not used by 3 of 3 replicas" in caplog.text
+    assert loads == [str(springs)]  # one energy model for the three replicas
     # replica k is frame k alone (rotations drawn with seed 2 + k)
     for index, frame in enumerate(frames):
         single = tmp_path / f"frame-{index}.extxyz"

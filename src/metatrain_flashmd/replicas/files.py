@@ -22,6 +22,7 @@ from metatrain_flashmd.ase.run import (
     CSVLog,
     FrameWriter,
     energy_calculator_for,
+    loaded_energy_model,
     read_structure,
 )
 from metatrain_flashmd.ase.structure import read_frame
@@ -104,7 +105,8 @@ class ReplicaOptions:
     equipartition_time_fs: Optional[float] = None
     """NVE only, see :class:`~metatrain_flashmd.ase.VelocityVerlet`."""
     energy_model: Optional[Path] = None
-    """Metatomic model of the potential energy (eV), loaded once per replica."""
+    """Metatomic model of the potential energy (eV), loaded once for all replicas
+    (each has its own calculator)."""
     energy_calculator: Optional[str] = None
     """``"emt"`` instead of ``energy_model``."""
     random_rotation: bool = False
@@ -201,6 +203,9 @@ def _read_replicas(
     is given); reading errors name the replica."""
     systems, labels = [], []
     with_momenta = 0
+    energy_model = options.energy_model
+    if energy_model is not None:  # loaded once, for the calculators of all
+        energy_model = loaded_energy_model(energy_model)
     for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
         if label is None and not isinstance(structure, ase.Atoms):
             label = str(structure)
@@ -212,7 +217,7 @@ def _read_replicas(
             name = replica_name(index, label)
             raise ReplicaInputError(f"{name}: {error}") from error
         atoms.calc = energy_calculator_for(
-            options.energy_model, options.energy_calculator, device
+            energy_model, options.energy_calculator, device
         )
         systems.append(atoms)
         labels.append(label)
