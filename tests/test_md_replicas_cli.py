@@ -187,3 +187,18 @@ def test_a_replica_that_stops_leaves_the_others_running(
     assert len(ase.io.read("out-0.extxyz", ":")) == 4
     assert len(ase.io.read("out-1.extxyz", ":")) == done + 1  # kept
     assert len(Path("out-1.csv").read_text().splitlines()) == done + 2
+
+
+def test_every_md_option_is_either_used_or_refused_by_replicas():
+    from metatrain_flashmd.cli import build_parser, md_replicas
+
+    parser = build_parser()
+    (md_parser,) = [
+        choices["md"]
+        for action in parser._actions
+        if isinstance(choices := getattr(action, "choices", None), dict)
+    ]
+    options = {action.dest for action in md_parser._actions} - {"help"}
+    assert {"seed", "pressure", "atom_budget"} <= options
+    known = set(md_replicas.REPLICA_OPTIONS + md_replicas.CONSTANT_PRESSURE_OPTIONS)
+    assert options - known == set(), "classify the new md options for replicas"

@@ -27,6 +27,35 @@ from .._progress import format_duration
 
 SECONDS_PER_DAY = 86400.0
 
+REPLICA_OPTIONS = (
+    "model",
+    "structure",
+    "format",
+    "steps",
+    "timestep",
+    "temperature",
+    "thermostat",
+    "time_constant",
+    "equipartition_time",
+    "energy_model",
+    "energy_calculator",
+    "random_rotation",
+    "seed",
+    "device",
+    "output",
+    "log",
+    "interval",
+    "replicas",
+    "atom_budget",
+)
+"""The ``md`` options (argument destinations) replicas use, each as a run alone
+does (the seed and the file names per replica)."""
+
+CONSTANT_PRESSURE_OPTIONS = ("pressure", "barostat_time", "compressibility", "cell")
+"""The ``md`` options of constant pressure, which replicas do not run:
+``--pressure`` is refused, and the others do nothing without it (as in a run
+alone). A new ``md`` option must join one of these lists (a test checks it)."""
+
 
 def add_replica_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of runs of several replicas."""
