@@ -120,8 +120,8 @@ def run_replicas_command(args: argparse.Namespace, model: Any) -> int:
     """Run the structures of ``args`` as replicas; the exit status.
 
     :param args: the parsed ``mtt-flashmd md`` arguments.
-    :param model: the exported FlashMD model: its path (recorded in ``.traj``
-        headers) or the loaded model.
+    :param model: the exported FlashMD model: its path (kept as the integrators'
+        ``model_path``) or the loaded model.
     """
     from metatrain_flashmd.ase.base import load_model, model_timestep_fs
     from metatrain_flashmd.replicas import (
