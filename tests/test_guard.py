@@ -231,6 +231,27 @@ def test_strict_cli_run_ends_with_status_3(guarded_path, training_frames, tmp_pa
     assert main(arguments + ["-o", str(output)]) == 0
 
 
+def test_strict_replicas_stop_alone_and_warnings_name_the_replica(
+    guarded_path, training_frames, tmp_path, caplog
+):
+    calm, hot = start_frame(training_frames), start_frame(training_frames)
+    hot.set_momenta(100 * hot.get_momenta())
+    structures = [tmp_path / "calm.extxyz", tmp_path / "hot.extxyz"]
+    for path, atoms in zip(structures, (calm, hot)):
+        ase.io.write(path, atoms)
+    output = tmp_path / "md.extxyz"
+    arguments = ["md", str(guarded_path), *map(str, structures), "--steps", "2"]
+    with caplog.at_level(logging.WARNING):
+        assert main(arguments + ["-o", str(output)]) == 0
+    messages = guard_messages(caplog)
+    assert messages and all(m.startswith("replica 1 (") for m in messages)
+    assert any("start: momentum of atom" in m for m in messages)
+
+    assert main(arguments + ["-o", str(output), "--strict"]) == 1
+    assert len(ase.io.read(tmp_path / "md-0.extxyz", ":")) == 3  # ran to the end
+    assert (tmp_path / "md-1.extxyz").read_text() == ""  # stopped at the start
+
+
 def test_a_model_without_records_runs_with_a_note(tmp_path, training_frames, caplog):
     path = tmp_path / "untrained.pt"
     tiny_model(predict_momenta_as_difference=True).export().save(str(path))

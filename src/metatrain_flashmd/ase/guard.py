@@ -32,6 +32,7 @@ metatrain's built-in FlashMD) runs unguarded, after one note naming its file.
 import dataclasses
 import logging
 import math
+import weakref
 from typing import Dict, List, Optional
 
 import ase
@@ -140,6 +141,19 @@ def read_training_limits(model: AtomisticModel) -> Optional[Dict[int, np.ndarray
     return {z: table[row] for row, z in enumerate(types)}
 
 
+_NOTED: "weakref.WeakSet[AtomisticModel]" = weakref.WeakSet()
+"""The loaded models whose missing records were noted."""
+
+
+def note_missing_records(model: AtomisticModel, path: Optional[str]) -> None:
+    """Log :func:`no_records_note` if ``model`` has no records, once per loaded
+    model (integrators sharing a model, as replicas do, note it once)."""
+    if model in _NOTED or read_training_limits(model) is not None:
+        return
+    _NOTED.add(model)
+    LOGGER.warning(no_records_note(path))
+
+
 def no_records_note(path: Optional[str]) -> str:
     """The note for a model without records."""
     name = f"the model '{path}'" if path else "the model (given loaded, no file)"
@@ -167,6 +181,8 @@ class TrainingGuard:
         self.strict = bool(strict)
         self.started = False
         """Whether the starting structure was checked."""
+        self.label = ""
+        """What the warnings start with, e.g. the replica (none when empty)."""
         self.counts: Dict[tuple, int] = {}
         """Checks so far with an excursion, per (quantity, element)."""
         closest = [row[_COLUMN["min_distance"]] for row in (limits or {}).values()]
@@ -186,11 +202,9 @@ class TrainingGuard:
         cls, model: AtomisticModel, path: Optional[str], strict: bool = False
     ) -> "TrainingGuard":
         """The guard of ``model`` (loaded from ``path``); a model without records
-        gets an unguarded one, after a note naming its file."""
-        limits = read_training_limits(model)
-        if limits is None:
-            LOGGER.warning(no_records_note(path))
-        return cls(limits, strict)
+        gets an unguarded one (see :func:`note_missing_records`)."""
+        note_missing_records(model, path)
+        return cls(read_training_limits(model), strict)
 
     @property
     def active(self) -> bool:
@@ -216,9 +230,11 @@ class TrainingGuard:
         """Warn (rate-limited), or raise in a strict run."""
         if not excursions:
             return
+        prefix = f"{self.label}: " if self.label else ""
         if self.strict:
             raise OutsideTrainingError(
-                excursions[0].describe()
+                prefix
+                + excursions[0].describe()
                 + ": the model has left the region it was trained on, and the run "
                 "was stopped (strict); what was written before is kept"
             )
@@ -228,13 +244,15 @@ class TrainingGuard:
             self.counts[key] = count
             if count == 1:
                 LOGGER.warning(
-                    excursion.describe()
+                    prefix
+                    + excursion.describe()
                     + ": the model is outside the region it was trained on, its "
                     "predictions are not to be trusted"
                 )
             elif math.log10(count).is_integer():
                 LOGGER.warning(
-                    excursion.describe()
+                    prefix
+                    + excursion.describe()
                     + f" ({count} checks so far with this {excursion.quantity} of "
                     f"{excursion.symbol} outside the training records)"
                 )

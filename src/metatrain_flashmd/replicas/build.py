@@ -6,6 +6,7 @@ import ase
 import numpy as np
 
 from metatrain_flashmd.ase.base import ModelLike, load_model
+from metatrain_flashmd.ase.guard import note_missing_records
 from metatrain_flashmd.ase.run import THERMOSTATS, make_integrator
 from metatrain_flashmd.replicas.checks import (
     ReplicaInputError,
@@ -78,6 +79,7 @@ def make_replicas(
     labels, rngs = _per_replica(len(systems), labels, seeds, rngs)
     _check_thermostat(thermostat, temperature_K)
     loaded, path = load_model(model)
+    note_missing_records(loaded, path)  # once for all, naming the file
     check_replicas(systems, labels, loaded, model_cutoff(loaded))
     kwargs.update(
         thermostat=thermostat,
@@ -93,6 +95,7 @@ def make_replicas(
             name = replica_name(index, labels[index])
             raise ReplicaInputError(f"{name}: {error}") from error
         dynamics.model_path = path
+        dynamics.guard.label = replica_name(index, labels[index])
         integrators.append(dynamics)
     return Replicas(integrators, labels=labels, atom_budget=atom_budget)
 
