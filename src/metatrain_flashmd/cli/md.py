@@ -174,7 +174,7 @@ def add_stride_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop (exit status 3) at the first atom or element outside what the "
         "model saw in training (distance, displacement, momentum, temperature); "
         "without it, such excursions are warnings. Frames and log rows written "
-        "before are kept",
+        "before are kept. A replica stops alone (exit status 1)",
     )
     parser.add_argument(
         "--device", default=None, help="torch device: cpu or cuda (default: pick)"
