@@ -191,7 +191,7 @@ def test_atoms_on_top_of_each_other_are_reported_at_the_start(
     assert len(distance) == 1, messages
     assert distance[0].startswith("start: distance to its closest neighbour of atom")
     assert "is 0.01 A, below 0.8 x the smallest in training" in distance[0]
-    assert "1 other Al atoms too" in distance[0]  # the atom and its partner
+    assert "1 other Al atom too" in distance[0]  # the atom and its partner
 
 
 def test_strict_stops_the_run_and_keeps_what_was_written(

@@ -124,7 +124,8 @@ class Excursion:
             f"{bound} in training ({self.limit:.4g} {self.unit})"
         )
         if self.others:
-            text += f"; {self.others} other {self.symbol} atoms too"
+            atoms = "atom" if self.others == 1 else "atoms"
+            text += f"; {self.others} other {self.symbol} {atoms} too"
         return text
 
 
