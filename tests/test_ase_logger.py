@@ -12,6 +12,7 @@ from ase.calculators.emt import EMT
 from helpers import tiny_model
 
 from metatrain_flashmd.ase import Bussi, VelocityVerlet
+from metatrain_flashmd.observables.temperature import atoms_element_temperatures
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,6 @@ def test_a_log_with_a_calculator_has_the_energies(model, al_trajectory):
 
 
 def test_a_log_has_the_temperature_of_each_element(model, tmp_path):
-    from helpers import tiny_model
-
-    from metatrain_flashmd.observables.temperature import atoms_element_temperatures
-
     atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
     atoms.symbols[:8] = "Cu"
     momenta = np.random.default_rng(0).normal(scale=0.5, size=(32, 3))
@@ -86,3 +83,16 @@ def test_a_log_has_the_temperature_of_each_element(model, tmp_path):
     assert expected["Cu"] > 3 * expected["Al"]
     values = [float(v) for v in rows[-1].split()[-2:]]
     assert values == pytest.approx([expected["Al"], expected["Cu"]], abs=0.1)
+
+
+def test_the_progress_bar_shows_each_element_when_there_are_several():
+    from metatrain_flashmd.ase.run import element_postfix
+
+    atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
+    atoms.set_momenta(np.random.default_rng(1).normal(scale=0.5, size=(32, 3)))
+    assert element_postfix(atoms) == {}  # one element: the total T says it all
+    atoms.symbols[:8] = "Cu"
+    postfix = element_postfix(atoms)
+    assert list(postfix) == ["T_Al", "T_Cu"]
+    expected = atoms_element_temperatures(atoms)
+    assert postfix["T_Cu"] == f"{expected['Cu']:.1f}K"
