@@ -305,6 +305,18 @@ def test_repeated_excursions_are_reported_less_and_less(caplog):
     assert "(100 checks so far" in momentum[-1]
 
 
+def test_a_stride_that_gives_nan_is_reported():
+    limits = {13: np.array([2.5, 0.1, 1.0, 100.0, 400.0])}
+    atoms = ase.Atoms("Al2", positions=[[0, 0, 0], [3, 0, 0]], cell=[6, 6, 6])
+    atoms.pbc = True
+    atoms.set_momenta([[1.4, 0, 0], [-1.4, 0, 0]])  # 281 K, in range
+    atoms.positions[1] = np.nan
+    displacements = np.array([[0.0, 0, 0], [np.nan, 0, 0]])
+    found = TrainingGuard(limits).excursions(atoms, 4, displacements)
+    assert [(e.quantity, e.atom) for e in found] == [("displacement", 1)]
+    assert found[0].describe().startswith("stride 4: displacement of atom 1 (Al)")
+
+
 # -- checkpoints ----------------------------------------------------------------
 
 

@@ -315,13 +315,16 @@ class TrainingGuard:
 
     def _closest_distances(self, atoms: ase.Atoms) -> np.ndarray:
         """(n,) distance from each atom to its closest neighbour, A; inf when
-        none is within :attr:`radius`."""
+        none is within :attr:`radius`, and for all atoms when a position is not
+        finite (a model that blew up: its displacements are reported)."""
+        closest = np.full(len(atoms), np.inf)
+        if not np.isfinite(atoms.positions).all():
+            return closest
         periodic = [bool(p) for p in atoms.pbc]
         box = atoms.cell.array if any(periodic) else np.zeros((3, 3))
         first, distances = self._neighbors.compute(
             points=atoms.positions, box=box, periodic=periodic, quantities="id"
         )
-        closest = np.full(len(atoms), np.inf)
         np.minimum.at(closest, first.astype(np.int64), distances)
         return closest
 
