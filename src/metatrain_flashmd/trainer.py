@@ -25,7 +25,7 @@ from .model import FlashMD
 from .training import distributed
 from .training.dataset_checks import check_recorded_timesteps
 from .training.epochs import EpochRunner, PairErrors
-from .training.limits import LimitsAccumulator
+from .training.limits import LimitsAccumulator, describe_limits
 from .training.loss import parse_loss
 from .training.normalization import PairStatistics, gather_statistics
 from .training.options import check_trainer_hypers
@@ -156,6 +156,10 @@ class Trainer(TrainerInterface[TrainerHypers]):
         if is_fresh:
             self._normalise(model, stats)
         model.record_training_limits(limits.table)
+        logging.info(
+            "Training records, which runs of the model are checked against:\n"
+            + describe_limits(model.training_limits.cpu().numpy(), model.atomic_types)
+        )
         model = self._fine_tuned(model)
         model.to(device=context.device, dtype=dtype)
         train_loader = self._loader(train_pairs, stats.sizes, model, True, context)

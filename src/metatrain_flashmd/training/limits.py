@@ -99,6 +99,19 @@ class LimitsAccumulator:
         }
 
 
+def describe_limits(table: np.ndarray, atomic_types: List[int]) -> str:
+    """One line per element of the records ``table`` (rows in the order of
+    ``atomic_types``), for the training log."""
+    lines = []
+    for z, row in zip(atomic_types, np.asarray(table, dtype=float)):
+        lines.append(
+            f"{ase.data.chemical_symbols[z]}: closest neighbour {row[0]:.3f} A, "
+            f"displacement up to {row[1]:.3f} A, momentum up to {row[2]:.3f} "
+            f"(eV*u)^(1/2), temperature {row[3]:.1f}-{row[4]:.1f} K"
+        )
+    return "\n".join(lines)
+
+
 def merged_limits(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The limits covering both tables (smallest of the minima, largest of the
     maxima; NaN only where both are NaN)."""
