@@ -108,9 +108,7 @@ def _restarts(
         f"with trouble up to {worst:.1f} sigma ({rules.imbalanced_restarts} out of "
         f"equipartition by +-{100 * delta:.0f}%)",
     )
-    frames = max(
-        rules.lag + 4, round(rules.restart_ps * 1000.0 / rules.frame_interval_fs)
-    )
+    frames = schedule.restart_frames(rules)
     paths = run_restarts(
         starts,
         context.inputs.calculator,

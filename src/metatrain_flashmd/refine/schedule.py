@@ -16,7 +16,8 @@ the same command works on a new system (documented in ``docs/refine.rst``).
   temperature (time constant :data:`COLLECT_TIME_CONSTANT_FS`).
 - **Restarts**: :data:`VISITED_RESTARTS` reference NVE runs from the most
   troubled visited states, and :data:`IMBALANCED_RESTARTS` from the same states
-  with the elements out of equipartition, each ``time_ps / 4`` long.
+  with the elements out of equipartition, each ``time_ps / 4`` long (at least
+  ``10 (m + 2)`` frames, so that its validation block holds a pair).
 - **Imbalance** of those starts: ``delta = clip(1.5 * D, 0.25, 0.75)``, with ``D``
   the largest relative deviation of an element's temperature from the
   validation temperature among the candidate states; elements alternate
@@ -158,3 +159,11 @@ def round_schedule(
         frame_interval_fs=stride_fs / lag,
         lag=lag,
     )
+
+
+def restart_frames(rules: RoundSchedule) -> int:
+    """Frames after the first of each restart: ``restart_ps`` at
+    ``frame_interval_fs``, at least enough for a validation pair."""
+    wanted = round(rules.restart_ps * 1000.0 / rules.frame_interval_fs)
+    needed = math.ceil((rules.lag + 2) / PAIR_VALIDATION)
+    return max(int(wanted), needed)

@@ -35,7 +35,7 @@ from metatrain_flashmd.ase.equipartition import (
 
 DATA_FRAMES = 32
 """Training frames sampled for the statistics."""
-CONTACT_CUTOFF = 6.0
+CONTACT_CUTOFF = 4.0
 """Largest distance searched for the closest contact, A."""
 MEASURES = ("temperature", "energy", "contact")
 
