@@ -263,3 +263,35 @@ def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
             seed=5,
         )
     assert str(error.value).startswith(str(out / "refine.json"))
+
+
+@pytest.mark.slow
+def test_command_line_trains_and_validates_for_real(
+    data, tmp_path, capsys, monkeypatch
+):
+    """``mtt-flashmd refine`` with ``mtt train`` and the real validation: a
+    one-epoch tiny model fails, one round is spent, and the round's fine-tune
+    starts from round 0's checkpoint."""
+    from metatrain_flashmd.cli import main
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "out"
+    argv = ["refine", str(data["options"]), str(data["start"]), "--reference", "emt"]
+    argv += ["--temperature", str(TEMPERATURE), "--rounds", "1", "-o", str(out)]
+    argv += ["--time-ps", "0.6", "--equilibration-ps", "0.1"]
+    argv += ["--reference-timestep", "2.5"]
+    status = main(argv)
+    printed = capsys.readouterr().out
+    assert status == 1 and "refine: budget spent after round 1" in printed
+    assert "round 1/1: fine-tuning" in printed and "validation FAIL" in printed
+    summary = json.loads((out / "final-report" / "summary.json").read_text())
+    assert summary["passed"] is False and summary["checks"]
+    assert summary["settings"]["temperature_K"] == TEMPERATURE
+    for number in ("00", "01"):
+        assert "Epoch" in (out / f"round-{number}" / "train.log").read_text()
+        assert (out / f"round-{number}" / "report" / "report.md").exists()
+    options = yaml.safe_load((out / "round-01" / "options.yaml").read_text())
+    read_from = options["architecture"]["training"]["finetune"]["read_from"]
+    assert read_from == str((out / "round-00" / "model.ckpt").resolve())
+    checkpoint = torch.load(out / "final.ckpt", weights_only=False)
+    assert checkpoint["architecture_name"] == "experimental.flashmd"

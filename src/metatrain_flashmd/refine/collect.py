@@ -58,9 +58,11 @@ def run_collection(
     replicas: int,
     strides: int,
     seed: int,
+    progress: bool = False,
 ) -> List[List[ase.Atoms]]:
     """The states (one per stride, with momenta) of ``replicas`` FlashMD runs of
-    ``strides`` strides from ``start``; a run that fails stops there."""
+    ``strides`` strides from ``start``; a run that fails stops there. With
+    ``progress``, the strides are shown on standard error."""
     half = max(1, replicas // 2)
     runs: List[List[ase.Atoms]] = []
     for offset, thermostat in ((0, "none"), (half, "langevin")):
@@ -79,7 +81,7 @@ def run_collection(
         records: List[List[ase.Atoms]] = [[] for _ in systems]
         for dynamics, record in zip(group.integrators, records):
             dynamics.attach(_recorder(dynamics.atoms, record), interval=1)
-        group.run(strides)
+        group.run(strides, progress=progress)
         runs.extend(records)
     return runs
 

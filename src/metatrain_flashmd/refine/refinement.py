@@ -77,6 +77,7 @@ def _visited(
         rules.collect_replicas,
         rules.collect_strides,
         context.settings.seed + 1000 * number,
+        progress=context.progress,
     )
     visited = score_runs(
         runs, context.settings.temperature_K, context.stats, context.inputs.calculator
