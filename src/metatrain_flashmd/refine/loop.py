@@ -14,6 +14,7 @@ import numpy as np
 
 from metatrain_flashmd.refine import plan, schedule, training
 from metatrain_flashmd.refine.checks import Inputs, check_inputs
+from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics
 from metatrain_flashmd.validation import Tolerances, validate
 from metatrain_flashmd.validation.reference import at_rest, equilibrate
@@ -185,7 +186,7 @@ def run_round(context: Context, number: int) -> Dict[str, Any]:
     if number == 0:
         _initial_model(context, folder)
     else:
-        record["schedule"] = _refinement(context, number, folder)
+        record["schedule"] = refinement_round(context, number, folder)
     summary = _validation(context, number, folder)
     record["passed"] = bool(summary.get("passed"))
     record["failed"] = list(summary.get("failed", []))
@@ -240,13 +241,6 @@ def _validation(context: Context, number: int, folder: Path) -> Dict[str, Any]:
     if not (report / "summary.json").exists():
         plan.write_json(report / "summary.json", summary)
     return summary
-
-
-def _refinement(context: Context, number: int, folder: Path) -> Dict[str, Any]:
-    """A refinement round's steps before validation (:mod:`.refinement`)."""
-    from metatrain_flashmd.refine.refinement import refinement_round
-
-    return refinement_round(context, number, folder)
 
 
 def _validation_start(
