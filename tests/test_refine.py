@@ -124,9 +124,7 @@ def test_schedule_rules():
 
 
 def test_budget_spent_writes_every_round(data, tmp_path):
-    stand_ins = StandIns(
-        data["model"],
-    )
+    stand_ins = StandIns(data["model"])
     result = run_refine(data, tmp_path / "out", stand_ins)
     out = tmp_path / "out"
     assert result.outcome == "budget spent" and not result.passed
@@ -195,9 +193,7 @@ def test_interrupted_refine_resumes_at_the_next_round(data, tmp_path):
     kept = {p: p.stat().st_mtime_ns for p in out.glob("round-0[01]/**/*")}
     visited = (out / "round-02" / "visited.extxyz").stat().st_mtime_ns
 
-    second = StandIns(
-        data["model"],
-    )
+    second = StandIns(data["model"])
     result = run_refine(data, out, second, rounds=2)
     assert second.trained == ["round-02"] and second.validated == ["round-02"]
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
@@ -231,14 +227,7 @@ def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
     assert str(error.value).startswith(str(copper))
     assert not out.exists()
 
-    run_refine(
-        data,
-        out,
-        StandIns(
-            data["model"],
-        ),
-        rounds=0,
-    )
+    run_refine(data, out, StandIns(data["model"]), rounds=0)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     with pytest.raises(ValidationInputError, match="cannot handle") as error:
         refine(
@@ -253,15 +242,7 @@ def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
     with pytest.raises(RefineInputError, match="other settings") as error:
-        run_refine(
-            data,
-            out,
-            StandIns(
-                data["model"],
-            ),
-            rounds=0,
-            seed=5,
-        )
+        run_refine(data, out, StandIns(data["model"]), rounds=0, seed=5)
     assert str(error.value).startswith(str(out / "refine.json"))
 
 
@@ -295,3 +276,12 @@ def test_command_line_trains_and_validates_for_real(
     assert read_from == str((out / "round-00" / "model.ckpt").resolve())
     checkpoint = torch.load(out / "final.ckpt", weights_only=False)
     assert checkpoint["architecture_name"] == "experimental.flashmd"
+
+    # starting from a checkpoint: round 0 exports it instead of training
+    again = tmp_path / "again"
+    argv[argv.index(str(out))] = str(again)
+    argv[argv.index("--rounds") + 1] = "0"
+    assert main([*argv, "--checkpoint", str(out / "final.ckpt")]) == 1
+    assert not (again / "round-00" / "options.yaml").exists()
+    exported = (again / "final-report" / "summary.json").read_text()
+    assert json.loads(exported)["settings"]["model"].endswith("round-00/model.pt")

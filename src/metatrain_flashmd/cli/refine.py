@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from metatrain_flashmd.cli.validate import parse_tolerance
+from metatrain_flashmd.cli.validate import add_reference_arguments
 
 
 DESCRIPTION = """\
@@ -63,7 +63,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="refinement rounds after the first training (default: 4)",
     )
     parser.add_argument(
-        "-o", "--output", default="refine", metavar="DIR", help="(default: refine)"
+        "-o",
+        "--output",
+        default="refine",
+        metavar="DIR",
+        help="the refine directory; an existing one is resumed (default: refine)",
     )
     parser.add_argument(
         "--checkpoint", help="start from this checkpoint instead of training round 0"
@@ -83,27 +87,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: 10)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument(
-        "--tolerance",
-        type=parse_tolerance,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="change a validation tolerance (as for mtt-flashmd validate)",
-    )
-    parser.add_argument(
-        "--reference-timestep",
-        type=float,
-        default=1.0,
-        help="largest timestep of reference MD in fs (default: 1)",
-    )
-    parser.add_argument(
-        "--equilibration-ps",
-        type=float,
-        default=1.0,
-        help="reference equilibration of a START without momenta (default: 1)",
-    )
-    parser.add_argument("--device", default=None, help="torch device (default: pick)")
+    add_reference_arguments(parser)
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only the outcome"
     )
