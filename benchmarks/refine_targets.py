@@ -80,7 +80,7 @@ class Settings:
 
 
 FULL = Settings(2000.0, 12000.0, dict(MEDIUM_MODEL), 10.0, 4, 3)
-QUICK = Settings(200.0, 1200.0, dict(QUICK_MODEL), 1.0, 1, 2)
+QUICK = Settings(200.0, 1200.0, dict(QUICK_MODEL), 2.0, 1, 2)
 
 
 def reference_data(case: Case, work: Path, cfg: Settings) -> None:

@@ -92,7 +92,7 @@ def refine(
     :param start: START structure (file or atoms) of the validations; without
         momenta it is equilibrated by the reference once (``equilibration_ps``).
     :param reference: reference calculator (see
-        :func:`~metatrain_flashmd.validation.calculators.make_calculator`).
+        ``metatrain_flashmd.validation.calculators.make_calculator``).
     :param temperature_K: validation temperature, K.
     :param rounds: refinement rounds after round 0 (the budget).
     :param directory: the refine directory (layout in :mod:`.plan`).
