@@ -31,7 +31,7 @@ from metatrain_flashmd.validation import ValidationInputError
 
 TEMPERATURE = 600.0
 QUICK = dict(
-    time_ps=0.2, equilibration_ps=0.05, reference_timestep_fs=2.5, progress=False
+    time_ps=0.45, equilibration_ps=0.05, reference_timestep_fs=2.5, progress=False
 )
 
 
@@ -225,6 +225,8 @@ def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
     ) as error:
         refine(data["options"], copper, "emt", TEMPERATURE, directory=out, **QUICK)
     assert str(error.value).startswith(str(copper))
+    with pytest.raises(RefineInputError, match="fewer than 45 strides of 10 fs"):
+        run_refine(data, out, StandIns(data["model"]), time_ps=0.3)
     assert not out.exists()
 
     run_refine(data, out, StandIns(data["model"]), rounds=0)

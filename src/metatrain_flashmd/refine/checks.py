@@ -3,6 +3,7 @@ file (or calculator) at fault, and nothing already written is touched."""
 
 import dataclasses
 import logging
+import math
 from pathlib import Path, PurePath
 from typing import Any, Dict, List, Optional
 
@@ -10,9 +11,11 @@ import ase
 import ase.io
 
 from metatrain_flashmd.refine.errors import RefineInputError
-from metatrain_flashmd.refine.training import load_options, training_files
+from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
+from metatrain_flashmd.validation.figures import MIN_FRAMES
 from metatrain_flashmd.validation.inputs import read_start
+from metatrain_flashmd.validation.workflow import DISCARD_FRACTION
 
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ def check_inputs(
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise RefineInputError(checkpoint, "no such checkpoint file")
     loaded = load_options(options)
+    check_time(loaded, time_ps)
     atoms, start_name = read_start(start)
     from metatrain_flashmd.refine.trouble import sample_frames
 
@@ -78,6 +82,22 @@ def check_inputs(
         name = str(reference)
     check_calculator(calculator, atoms, name, start_name)
     return Inputs(loaded, atoms, start_name, calculator, name, frames)
+
+
+def check_time(options: Dict[str, Any], time_ps: float) -> None:
+    """Refuse validation runs too short for the figures of the reference's two
+    halves (:data:`~metatrain_flashmd.validation.figures.MIN_FRAMES` frames each
+    after the discarded start)."""
+    stride = hyper(options, "timestep", None)
+    if stride is None:
+        return
+    needed = math.ceil(2 * MIN_FRAMES / (1.0 - DISCARD_FRACTION))
+    if time_ps * 1000.0 < needed * float(stride):
+        raise RefineInputError(
+            "--time-ps",
+            f"{time_ps:g} ps is fewer than {needed} strides of {float(stride):g} fs: "
+            f"too short to validate (give at least {needed * float(stride) / 1000:g})",
+        )
 
 
 def check_composition(
