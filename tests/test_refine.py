@@ -287,3 +287,31 @@ def test_command_line_trains_and_validates_for_real(
     assert not (again / "round-00" / "options.yaml").exists()
     exported = (again / "final-report" / "summary.json").read_text()
     assert json.loads(exported)["settings"]["model"].endswith("round-00/model.pt")
+
+
+def test_out_of_equipartition_starts_two_elements():
+    """Cu3Au: each start puts one element at T (1 + delta) and the other at
+    T (1 - delta) about their own centres of mass, alternating; the total
+    momentum stays zero."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    from metatrain_flashmd.ase.equipartition import element_internal_temperatures
+    from metatrain_flashmd.refine.restarts import restart_starts
+
+    atoms = ase.build.bulk("Cu", "fcc", a=3.75, cubic=True).repeat(2)
+    atoms.numbers[::4] = 79
+    thermalize_momenta(atoms, TEMPERATURE, rng=np.random.default_rng(0))
+    Stationary(atoms)
+    starts = restart_starts([atoms], TEMPERATURE, 0.5, visited=1, imbalanced=2)
+    assert [label for label, _ in starts] == [
+        "visited-0",
+        "imbalanced-0",
+        "imbalanced-1",
+    ]
+    assert starts[0][1] is atoms
+    for (_, start), (copper, gold) in zip(starts[1:], [(900, 300), (300, 900)]):
+        values = element_internal_temperatures(
+            start.get_momenta(), start.get_masses(), start.numbers
+        )
+        assert values[29] == pytest.approx(copper) and values[79] == pytest.approx(gold)
+        assert np.abs(start.get_momenta().sum(axis=0)).max() < 1e-10
