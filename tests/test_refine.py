@@ -315,3 +315,22 @@ def test_out_of_equipartition_starts_two_elements():
         )
         assert values[29] == pytest.approx(copper) and values[79] == pytest.approx(gold)
         assert np.abs(start.get_momenta().sum(axis=0)).max() < 1e-10
+
+
+def test_training_data_of_other_proportions_or_temperature_gets_a_note(data, caplog):
+    from metatrain_flashmd.refine.checks import check_composition
+    from metatrain_flashmd.refine.trouble import sample_frames
+
+    frames = sample_frames([data["options"].parent / "pairs-train.xyz"], 8)
+    start = ase.io.read(data["start"])
+    with caplog.at_level("WARNING"):
+        check_composition(start, "start.xyz", frames, "options.yaml", TEMPERATURE)
+    assert not caplog.records
+    mixed = start.copy()
+    mixed.numbers[:16] = 29
+    frames[0].numbers[:1] = 29
+    with caplog.at_level("WARNING"):
+        check_composition(mixed, "mixed.xyz", frames, "options.yaml", 3 * TEMPERATURE)
+    notes = " ".join(record.getMessage() for record in caplog.records)
+    assert "options.yaml: the training data (" in notes and "mixed.xyz" in notes
+    assert "far from --temperature 1800 K" in notes

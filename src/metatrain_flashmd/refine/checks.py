@@ -9,7 +9,9 @@ from typing import Any, Dict, List, Optional
 
 import ase
 import ase.io
+import numpy as np
 
+from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
@@ -125,7 +127,9 @@ def check_composition(
             f"note: {options_name}: the training data ({data}) has other proportions "
             f"of the elements than {start_name} ({start})"
         )
-    mean = sum(frame.get_temperature() for frame in frames) / len(frames)
+    mean = float(
+        np.mean([temperature(f.get_momenta(), f.get_masses()) for f in frames])
+    )
     if abs(mean / temperature_K - 1.0) > TEMPERATURE_NOTE:
         LOG.warning(
             f"note: {options_name}: the training data's mean temperature is "
