@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -137,14 +138,14 @@ def verdicts(directory: Path) -> Dict[str, Any]:
     first = json.loads((directory / "round-00/report/summary.json").read_text())
     final = json.loads((directory / "final-report/summary.json").read_text())
     temperatures = {
-        check["subject"]: abs(check["value"] / check["reference"] - 1.0)
+        check["subject"]: _ratio(check["value"], check["reference"]) - 1.0
         for check in final["checks"]
         if check["quantity"] == "temperature_mean" and check["run"] == "nvt"
     }
     rdfs = {
-        check["subject"]: check["deviation"] / check["noise_floor"]
+        check["subject"]: _ratio(check["deviation"], check["noise_floor"])
         for check in final["checks"]
-        if check["quantity"] == "rdf" and check["noise_floor"]
+        if check["quantity"] == "rdf"
     }
     state = json.loads((directory / "refine.json").read_text())
     return {
@@ -157,8 +158,16 @@ def verdicts(directory: Path) -> Dict[str, Any]:
             v <= TEMPERATURE_TOLERANCE for v in temperatures.values()
         ),
         "rdf_over_noise_floor": rdfs,
-        "rdf_met": all(v <= RDF_NOISE_FACTOR for v in rdfs.values()),
+        "rdf_met": bool(rdfs) and all(v <= RDF_NOISE_FACTOR for v in rdfs.values()),
     }
+
+
+def _ratio(value: Any, reference: Any) -> float:
+    """``value / reference``; infinite when either is missing (a run that
+    stopped) or the reference is zero."""
+    if value is None or not reference:
+        return math.inf
+    return float(value) / float(reference)
 
 
 def run_case(case: Case, root: Path, cfg: Settings, rounds: int) -> Dict[str, Any]:
