@@ -113,17 +113,9 @@ def refine(
         options, start, reference, temperature_K, rounds, time_ps, checkpoint, device
     )
     directory = Path(directory)
-    settings = plan.RefineSettings(
-        options=str(Path(options).resolve()),
-        start=str(Path(start).resolve())
-        if not isinstance(start, ase.Atoms)
-        else "atoms",
-        reference=inputs.reference_name,
-        temperature_K=float(temperature_K),
-        rounds=int(rounds),
-        time_ps=float(time_ps),
-        seed=int(seed),
-        checkpoint=None if checkpoint is None else str(Path(checkpoint).resolve()),
+    settings = _settings(options, start, inputs, temperature_K, rounds, time_ps, seed)
+    settings.checkpoint = (
+        None if checkpoint is None else str(Path(checkpoint).resolve())
     )
     state = plan.open_state(directory, settings)
     directory.mkdir(parents=True, exist_ok=True)
@@ -146,6 +138,28 @@ def refine(
         progress,
     )
     return _run(context, state)
+
+
+def _settings(
+    options: Any,
+    start: Any,
+    inputs: Inputs,
+    temperature_K: float,
+    rounds: int,
+    time_ps: float,
+    seed: int,
+) -> plan.RefineSettings:
+    """The settings kept in ``refine.json`` (paths absolute)."""
+    named = not isinstance(start, ase.Atoms)
+    return plan.RefineSettings(
+        options=str(Path(options).resolve()),
+        start=str(Path(start).resolve()) if named else "atoms",
+        reference=inputs.reference_name,
+        temperature_K=float(temperature_K),
+        rounds=int(rounds),
+        time_ps=float(time_ps),
+        seed=int(seed),
+    )
 
 
 def _run(context: Context, state: Dict[str, Any]) -> RefineResult:

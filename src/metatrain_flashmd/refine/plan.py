@@ -40,6 +40,7 @@ COMPARED_SETTINGS = (
     "temperature_K",
     "time_ps",
     "seed",
+    "checkpoint",
 )
 """Settings a resumed refine must share with the run that started the directory."""
 
