@@ -334,3 +334,26 @@ def test_training_data_of_other_proportions_or_temperature_gets_a_note(data, cap
     notes = " ".join(record.getMessage() for record in caplog.records)
     assert "options.yaml: the training data (" in notes and "mixed.xyz" in notes
     assert "far from --temperature 1800 K" in notes
+
+
+def test_choose_leaves_out_runaways_and_spreads_the_starts():
+    """The most troubled states that have not run away, a tenth of a run apart
+    within a run."""
+    from metatrain_flashmd.refine.collect import Visited, choose
+
+    stats = {"contact": {"mean": 2.6, "std": 0.05}}
+    kT = ase.units.kB * TEMPERATURE
+
+    def state(replica, stride, score, imbalance=0.1, excess=0.0, contact=2.5):
+        scores = dict(score=score, imbalance=imbalance, energy_excess=excess)
+        return Visited(None, replica, stride, dict(scores, closest_contact=contact))
+
+    visited = [state(0, stride, float(stride)) for stride in range(100)]
+    visited += [
+        state(1, 5, 500.0, imbalance=1.2),  # an element above 2 T
+        state(1, 6, 400.0, excess=2.0 * kT),  # energy of a solid above 2 T
+        state(1, 7, 300.0, contact=2.0),  # atoms too close
+        state(1, 50, 90.5),
+    ]
+    chosen = choose(visited, 3, stats, TEMPERATURE)
+    assert [(s.replica, s.stride) for s in chosen] == [(0, 99), (1, 50), (0, 90)]

@@ -7,7 +7,9 @@ half NVE without energy rescaling, half Langevin at the validation temperature,
 each with its own seed. At most :data:`MAX_SCORED` states per run, evenly
 spaced, are scored (:func:`~metatrain_flashmd.refine.trouble.trouble`). States
 past a runaway are left out of the choice: an element hotter than twice the
-validation temperature, or a closest contact under :data:`CONTACT_FLOOR` times
+validation temperature, a potential energy per atom more than
+:math:`\tfrac32 k_B T` above the data's mean (what a harmonic solid at twice the
+temperature would have), or a closest contact under :data:`CONTACT_FLOOR` times
 the data's mean. The chosen states are those with the highest trouble score,
 at least a tenth of a run apart when from the same run.
 """
@@ -19,6 +21,7 @@ from typing import Any, Dict, List
 
 import ase
 import ase.io
+import ase.units
 import numpy as np
 
 from metatrain_flashmd.refine.schedule import COLLECT_TIME_CONSTANT_FS
@@ -41,12 +44,14 @@ class Visited:
     stride: int
     scores: Dict[str, float]
 
-    def candidate(self, stats: Dict[str, Any]) -> bool:
+    def candidate(self, stats: Dict[str, Any], temperature_K: float) -> bool:
         """Whether a restart may start here (see the module docstring)."""
         contact = self.scores["closest_contact"]
+        excess = 1.5 * ase.units.kB * temperature_K
         return (
             math.isfinite(self.scores["score"])
             and self.scores["imbalance"] <= 1.0
+            and self.scores["energy_excess"] <= excess
             and contact >= CONTACT_FLOOR * stats["contact"]["mean"]
         )
 
@@ -122,10 +127,12 @@ def score_runs(
     return visited
 
 
-def choose(visited: List[Visited], count: int, stats: Dict[str, Any]) -> List[Visited]:
+def choose(
+    visited: List[Visited], count: int, stats: Dict[str, Any], temperature_K: float
+) -> List[Visited]:
     """The ``count`` candidates with the highest trouble score, at least a tenth
     of a run apart within a run (fewer when there are not enough)."""
-    candidates = [state for state in visited if state.candidate(stats)]
+    candidates = [s for s in visited if s.candidate(stats, temperature_K)]
     candidates.sort(key=lambda state: -state.scores["score"])
     longest = max((state.stride for state in visited), default=0)
     separation = max(1, longest // 10)

@@ -2,11 +2,13 @@
 states the last model visits, restart the reference from the chosen ones, make
 pairs, and fine-tune the last checkpoint on every round's pairs."""
 
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import ase.io
 
+from metatrain_flashmd._progress import is_terminal
 from metatrain_flashmd.refine import plan, schedule, training
 from metatrain_flashmd.refine.collect import (
     Visited,
@@ -43,7 +45,7 @@ def refinement_round(context: Any, number: int, folder: Path) -> Dict[str, Any]:
     )
     visited = _visited(context, number, folder, previous, rules)
     count = rules.visited_restarts + rules.imbalanced_restarts
-    chosen = choose(visited, max(1, count), context.stats)
+    chosen = choose(visited, max(1, count), context.stats, settings.temperature_K)
     if not chosen:
         raise RefineError(
             f"round {number}: every state FlashMD visited ran away (see "
@@ -77,7 +79,7 @@ def _visited(
         rules.collect_replicas,
         rules.collect_strides,
         context.settings.seed + 1000 * number,
-        progress=context.progress,
+        progress=context.progress and is_terminal(sys.stderr),
     )
     visited = score_runs(
         runs, context.settings.temperature_K, context.stats, context.inputs.calculator

@@ -115,8 +115,10 @@ def temperature_score(atoms: ase.Atoms, temperature_K: float) -> "tuple[float, f
 def trouble(
     atoms: ase.Atoms, temperature_K: float, stats: Dict[str, Any], calculator: Any
 ) -> Dict[str, float]:
-    """The three measures of ``atoms``, their maximum (``score``) and the largest
-    relative element temperature deviation (``imbalance``)."""
+    """The three measures of ``atoms``, their maximum (``score``), the largest
+    relative element temperature deviation (``imbalance``), the closest contact
+    (``closest_contact``, A) and the potential energy per atom above the data's
+    mean (``energy_excess``, eV)."""
     temperature, relative = temperature_score(atoms, temperature_K)
     energy_stats, contact_stats = stats["energy_per_atom"], stats["contact"]
     sigma = energy_stats["std"] * math.sqrt(stats["atoms"] / len(atoms))
@@ -131,4 +133,5 @@ def trouble(
     scores["score"] = max(scores[name] for name in MEASURES)
     scores["imbalance"] = relative
     scores["closest_contact"] = contact
+    scores["energy_excess"] = energy - energy_stats["mean"]
     return scores
