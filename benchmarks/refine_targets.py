@@ -154,9 +154,8 @@ def verdicts(directory: Path) -> Dict[str, Any]:
         "validate_fails_one_epoch_model": first["passed"] is False,
         "validate_passes_refined_model": final["passed"] is True,
         "temperature_relative_deviation": temperatures,
-        "temperature_met": all(
-            v <= TEMPERATURE_TOLERANCE for v in temperatures.values()
-        ),
+        "temperature_met": bool(temperatures)
+        and all(abs(v) <= TEMPERATURE_TOLERANCE for v in temperatures.values()),
         "rdf_over_noise_floor": rdfs,
         "rdf_met": bool(rdfs) and all(v <= RDF_NOISE_FACTOR for v in rdfs.values()),
     }
