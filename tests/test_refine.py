@@ -153,6 +153,13 @@ def test_budget_spent_writes_every_round(data, tmp_path):
     assert training["num_epochs"] == 3 and training["learning_rate"] == 1e-3
     assert len(options["training_set"]) == 2 and len(options["validation_set"]) == 2
     check_restarts(out / "round-01", state["rounds"][1]["schedule"]["imbalance"])
+    starts = [
+        ase.io.read(out / "round-01/restarts" / f"visited-{i}.extxyz", index=0)
+        for i in range(2)
+    ]
+    assert not np.allclose(starts[0].positions, starts[1].positions)
+    start = ase.io.read(out / "start.extxyz")
+    assert not any(np.allclose(a.positions, start.positions) for a in starts)
 
 
 def check_restarts(folder: Path, delta: float) -> None:

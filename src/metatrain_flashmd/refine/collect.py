@@ -1,17 +1,19 @@
-"""Collect the states a FlashMD model visits, score them, and choose the starts
+r"""Collect the states a FlashMD model visits, score them, and choose the starts
 of the reference restarts.
 
 :data:`~metatrain_flashmd.refine.schedule.COLLECT_REPLICAS` runs from the
 validation start go in one batched call (:mod:`metatrain_flashmd.replicas`):
 half NVE without energy rescaling, half Langevin at the validation temperature,
-each with its own seed. At most :data:`MAX_SCORED` states per run, evenly
-spaced, are scored (:func:`~metatrain_flashmd.refine.trouble.trouble`). States
-past a runaway are left out of the choice: an element hotter than twice the
-validation temperature, a potential energy per atom more than
-:math:`\tfrac32 k_B T` above the data's mean (what a harmonic solid at twice the
-temperature would have), or a closest contact under :data:`CONTACT_FLOOR` times
-the data's mean. The chosen states are those with the highest trouble score,
-at least a tenth of a run apart when from the same run.
+each with its own seed (the first run of each kind from the start as it is, the
+others from its positions with fresh Maxwell-Boltzmann momenta). At most
+:data:`MAX_SCORED` states per run, evenly spaced, are scored
+(:func:`~metatrain_flashmd.refine.trouble.trouble`). States past a runaway are
+left out of the choice: an element hotter than twice the validation
+temperature, a potential energy per atom more than :math:`\tfrac32 k_B T`
+above the data's mean (what a harmonic solid at twice the temperature would
+have), or a closest contact under :data:`CONTACT_FLOOR` times the data's mean.
+The chosen states are those with the highest trouble score, at least a tenth of
+a run apart when from the same run; the runs' starts are not chosen.
 """
 
 import dataclasses
@@ -23,6 +25,7 @@ import ase
 import ase.io
 import ase.units
 import numpy as np
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
 from metatrain_flashmd.refine.schedule import COLLECT_TIME_CONSTANT_FS
 from metatrain_flashmd.refine.trouble import trouble
@@ -72,16 +75,15 @@ def run_collection(
     runs: List[List[ase.Atoms]] = []
     for offset, thermostat in ((0, "none"), (half, "langevin")):
         count = half if thermostat == "none" else max(1, replicas - half)
-        systems = [start.copy() for _ in range(count)]
-        for atoms in systems:
-            atoms.calc = None
+        seeds = [seed + offset + i for i in range(count)]
+        systems = [_start_copy(start, i, s, temperature_K) for i, s in enumerate(seeds)]
         group = make_replicas(
             systems,
             model,
             thermostat,
             temperature_K=temperature_K,
             time_constant_fs=COLLECT_TIME_CONSTANT_FS,
-            seeds=[seed + offset + i for i in range(count)],
+            seeds=seeds,
         )
         records: List[List[ase.Atoms]] = [[] for _ in systems]
         for dynamics, record in zip(group.integrators, records):
@@ -89,6 +91,21 @@ def run_collection(
         group.run(strides, progress=progress)
         runs.extend(records)
     return runs
+
+
+def _start_copy(
+    start: ase.Atoms, index: int, seed: int, temperature_K: float
+) -> ase.Atoms:
+    """The start of replica ``index`` of a group: the start itself for the first,
+    and for the others its positions with Maxwell-Boltzmann momenta at
+    ``temperature_K`` drawn with ``seed`` (NVE runs from one state would be the
+    same run)."""
+    atoms = start.copy()
+    atoms.calc = None
+    if index > 0:
+        thermalize_momenta(atoms, temperature_K, rng=np.random.default_rng(seed))
+        Stationary(atoms)
+    return atoms
 
 
 def _recorder(atoms: ase.Atoms, record: List[ase.Atoms]) -> Any:
@@ -131,8 +148,11 @@ def choose(
     visited: List[Visited], count: int, stats: Dict[str, Any], temperature_K: float
 ) -> List[Visited]:
     """The ``count`` candidates with the highest trouble score, at least a tenth
-    of a run apart within a run (fewer when there are not enough)."""
-    candidates = [s for s in visited if s.candidate(stats, temperature_K)]
+    of a run apart within a run (fewer when there are not enough); the starts of
+    the runs are not candidates."""
+    candidates = [
+        s for s in visited if s.stride > 0 and s.candidate(stats, temperature_K)
+    ]
     candidates.sort(key=lambda state: -state.scores["score"])
     longest = max((state.stride for state in visited), default=0)
     separation = max(1, longest // 10)
