@@ -94,6 +94,17 @@ def tiny_model(
     return model.to(dtype)
 
 
+def saved_gentle_model(path: Path) -> Path:
+    """Save at ``path`` a tiny random FlashMD model for Al (10 fs strides) whose
+    strides change the state by little (energy rescaling stays possible)."""
+    model = tiny_model(predict_momenta_as_difference=True)
+    model.set_normalization(
+        momentum_rms=0.16, position_rms=0.05, target_momentum_rms=0.02
+    )
+    model.export().save(str(path))
+    return path
+
+
 def aluminium_trajectory(
     path: Path,
     num_frames: int,

@@ -312,3 +312,31 @@ def test_observers_logger_and_trajectory(flashmd, al_atoms, tmp_path):
     assert float(lines[-1].split()[0]) == pytest.approx(0.04)
     potential = float(lines[-1].split()[2])  # written with 4 decimals
     assert potential == pytest.approx(al_atoms.get_potential_energy(), abs=1e-4)
+
+
+def test_predict_with_replaces_the_model_evaluation_only(flashmd, al_atoms):
+    """The public hook of :class:`~metatrain_flashmd.replicas.Replicas`: a predictor
+    gives the stride, the thermostat still acts around it, and the model is used
+    again after the block."""
+    seen: List[ase.Atoms] = []
+
+    def drift(atoms: ase.Atoms) -> Tuple[np.ndarray, np.ndarray]:
+        seen.append(atoms.copy())
+        return atoms.positions + 0.01, atoms.get_momenta()
+
+    dynamics = integrator("verlet", al_atoms, flashmd)
+    assert dynamics.model.capabilities().outputs.keys() >= {"position", "momentum"}
+    start, momenta = al_atoms.positions.copy(), al_atoms.get_momenta()
+    with dynamics.predict_with(drift):
+        assert dynamics.predictor is drift
+        dynamics.run(2)
+    assert dynamics.predictor is None and len(seen) == 2
+    np.testing.assert_allclose(al_atoms.positions, start + 0.02, atol=1e-12)
+    np.testing.assert_array_equal(al_atoms.get_momenta(), momenta)
+    dynamics.run(1)  # the model's own stride again
+    assert len(seen) == 2
+    assert np.abs(al_atoms.positions - start - 0.02).max() > 1e-3
+    langevin = integrator("langevin", al_atoms, flashmd)
+    with langevin.predict_with(drift):
+        langevin.run(1)
+    assert not np.allclose(al_atoms.get_momenta(), momenta)  # the bath acted

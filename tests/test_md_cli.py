@@ -9,7 +9,7 @@ import ase.io
 import ase.units
 import numpy as np
 import pytest
-from helpers import tiny_model
+from helpers import saved_gentle_model
 from toy_models import spring_energy_model
 
 from metatrain_flashmd._names import FRAME_TIME_INFO_KEY, MOMENTUM_UNIT
@@ -21,13 +21,7 @@ from metatrain_flashmd.cli import main
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random FlashMD model for Al (10 fs strides) whose strides change the
     state by little, saved."""
-    model = tiny_model(predict_momenta_as_difference=True)
-    model.set_normalization(
-        momentum_rms=0.16, position_rms=0.05, target_momentum_rms=0.02
-    )
-    path = tmp_path_factory.mktemp("models") / "flashmd.pt"
-    model.export().save(str(path))
-    return path
+    return saved_gentle_model(tmp_path_factory.mktemp("models") / "flashmd.pt")
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def test_integrators_run_alone_again_after(model):
     integrators = [integrator("langevin", a, model, s) for s, a in enumerate(states)]
     Replicas(integrators).run(1)
     integrators[0].run(1)  # its own model evaluation again
-    assert integrators[0].nsteps == 2 and "_predict" not in vars(integrators[0])
+    assert integrators[0].nsteps == 2 and integrators[0].predictor is None
 
 
 # -- building replicas ---------------------------------------------------------------
@@ -306,4 +306,4 @@ def test_an_interrupted_run_stops_every_thread(model, monkeypatch):
         Replicas(integrators).run(3)
     names = [thread.name for thread in threading.enumerate()]
     assert not [name for name in names if name.startswith("flashmd-replica")]
-    assert all("_predict" not in vars(d) for d in integrators)
+    assert all(d.predictor is None for d in integrators)

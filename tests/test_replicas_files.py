@@ -113,3 +113,23 @@ def test_numbered_paths():
         "out-1.extxyz",
     ]
     assert numbered_paths("out.traj", 11)[3].name == "out-03.traj"
+
+
+def test_room_is_made_for_the_files_of_many_replicas(monkeypatch):
+    import resource
+
+    from metatrain_flashmd.replicas import files
+
+    limits = {"soft": 1024, "hard": 4096}
+    monkeypatch.setattr(
+        resource, "getrlimit", lambda kind: (limits["soft"], limits["hard"])
+    )
+    monkeypatch.setattr(
+        resource, "setrlimit", lambda kind, new: limits.update(soft=new[0])
+    )
+    files.reserve_open_files(500)  # fits: unchanged
+    assert limits["soft"] == 1024
+    files.reserve_open_files(2000)  # 1000 replicas with logs
+    assert limits["soft"] == 2000 + files.FILE_MARGIN
+    with pytest.raises(ValueError, match="4096, see ulimit -Hn"):
+        files.reserve_open_files(4000)

@@ -245,6 +245,11 @@ run(
 )
 
 # %%
+# Given several structure files, or ``--replicas`` and a file of several frames,
+# the same command runs independent replicas together, one model call per stride
+# for all, each with its own numbered trajectory and log (see
+# :ref:`replicas-cli`); not run here.
+#
 # The same simulation from Python uses the ASE integrators of
 # :mod:`metatrain_flashmd.ase` (here 10 steps, with Bussi's thermostat instead):
 

@@ -7,11 +7,12 @@ integrator's timestep and the atoms' masses, and a
 model's input (positions, cell, momenta, masses, neighbour lists) at each step.
 """
 
+import contextlib
 import logging
 import math
 import pathlib
 import zipfile
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import ase
 import ase.data
@@ -42,6 +43,11 @@ MASS_RTOL = 1e-5
 
 TIMESTEP_RTOL = 1e-6
 """Relative tolerance when comparing the integrator's timestep with the model's."""
+
+Predictor = Callable[[ase.Atoms], Tuple[np.ndarray, np.ndarray]]
+"""A stride's prediction: positions (A) and momenta ((eV*u)^(1/2)) at t + timestep,
+float64 arrays of shape (n, 3), from the atoms at t (see
+:meth:`FlashMDDynamics.predict_with`)."""
 
 
 def is_checkpoint(path: str) -> bool:
@@ -267,6 +273,45 @@ class FlashMDDynamics(MolecularDynamics):
             POSITION: ModelOutput(unit=LENGTH_UNIT, sample_kind="atom"),
             MOMENTUM: ModelOutput(unit=MOMENTUM_UNIT, sample_kind="atom"),
         }
+        self._predictor: Optional[Predictor] = None
+
+    @property
+    def model(self) -> AtomisticModel:
+        """The exported FlashMD model the strides evaluate (on the integrator's
+        device)."""
+        return self._engine.model()
+
+    @property
+    def predictor(self) -> Optional[Predictor]:
+        """What gives the strides' predictions instead of the model, set by
+        :meth:`predict_with`; ``None`` (the model's own evaluation) outside it."""
+        return self._predictor
+
+    @contextlib.contextmanager
+    def predict_with(self, predictor: Predictor) -> Iterator[None]:
+        """Within the ``with`` block, take each stride's prediction from
+        ``predictor`` instead of evaluating :attr:`model`; everything else of a
+        step (thermostat, rotations, energy rescaling, observers) is unchanged.
+
+        ``predictor(atoms)`` gets the atoms at t as the model would see them
+        (rotated, with ``random_rotation``) and returns their positions (A) and
+        momenta ((eV*u)^(1/2)) at t + timestep, float64 arrays of shape (n, 3).
+        :class:`~metatrain_flashmd.replicas.Replicas` uses it to evaluate the
+        strides of many integrators in one model call.
+
+        .. code-block:: python
+
+            with dynamics.predict_with(lambda atoms: my_stride(dynamics.model, atoms)):
+                dynamics.run(10)
+
+        :param predictor: the stride's prediction from the atoms.
+        """
+        previous = self._predictor
+        self._predictor = predictor
+        try:
+            yield
+        finally:
+            self._predictor = previous
 
     def todict(self) -> Dict[str, Any]:
         """Description of the integrator, written in trajectory headers."""
@@ -302,7 +347,10 @@ class FlashMDDynamics(MolecularDynamics):
         atoms.set_momenta(momenta)
 
     def _predict(self, atoms: ase.Atoms) -> Tuple[np.ndarray, np.ndarray]:
-        """Positions (A) and momenta ((eV*u)^(1/2)) at t + timestep, shape (n, 3)."""
+        """Positions (A) and momenta ((eV*u)^(1/2)) at t + timestep, shape (n, 3):
+        from :attr:`predictor` when set, else from the model."""
+        if self._predictor is not None:
+            return self._predictor(atoms)
         with torch.no_grad():
             results = self._engine.run_model(atoms, self._outputs)
         positions = results[POSITION].block().values.reshape(-1, 3)

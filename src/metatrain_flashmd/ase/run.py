@@ -20,6 +20,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io.trajectory import Trajectory
+from metatomic.torch import AtomisticModel
 
 from metatrain_flashmd._names import (
     ENERGY_CALCULATORS,
@@ -163,12 +164,25 @@ class FrameWriter:
             self.file.flush()
 
 
+def loaded_energy_model(energy_model: Union[Path, AtomisticModel]) -> AtomisticModel:
+    """The metatomic energy model, loaded from its file when given a path (one
+    loaded model can serve the calculators of many replicas)."""
+    if isinstance(energy_model, AtomisticModel):
+        return energy_model
+    if not pathlib.Path(energy_model).is_file():
+        raise FileNotFoundError(f"no energy model at '{energy_model}'")
+    return load_exported(str(energy_model))
+
+
 def energy_calculator_for(
-    energy_model: Optional[Path], energy_calculator: Optional[str], device: Any
+    energy_model: Optional[Union[Path, AtomisticModel]],
+    energy_calculator: Optional[str],
+    device: Any,
 ) -> Optional[Calculator]:
     """The calculator giving potential energies, if any.
 
-    :param energy_model: path of a metatomic model with an ``energy`` output.
+    :param energy_model: path of a metatomic model with an ``energy`` output, or
+        the model loaded.
     :param energy_calculator: name of an ASE calculator (``"emt"``).
     :param device: torch device for ``energy_model``.
     """
@@ -177,10 +191,8 @@ def energy_calculator_for(
     if energy_model is not None:
         from metatomic_ase import MetatomicCalculator
 
-        if not pathlib.Path(energy_model).is_file():
-            raise FileNotFoundError(f"no energy model at '{energy_model}'")
         return MetatomicCalculator(
-            load_exported(str(energy_model)),
+            loaded_energy_model(energy_model),
             device=device,
             do_gradients_with_energy=False,
         )

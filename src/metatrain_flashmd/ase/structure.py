@@ -9,7 +9,7 @@ into every written frame, and is dropped.
 """
 
 import logging
-from typing import Optional, Union
+from typing import Any, List, Optional, Union
 
 import ase
 import ase.io
@@ -72,8 +72,21 @@ def read_frame(
 
 def read_last_frame(path: str, file_format: Optional[str]) -> ase.Atoms:
     """The last frame of the file ``path``, ASE's errors turned into messages."""
+    return read_frames(path, file_format, -1)
+
+
+def read_all_frames(path: str, file_format: Optional[str]) -> List[ase.Atoms]:
+    """Every frame of the file ``path``, in order, ASE's errors turned into
+    messages."""
+    frames = read_frames(path, file_format, ":")
+    return frames if isinstance(frames, list) else [frames]
+
+
+def read_frames(path: str, file_format: Optional[str], index: Union[int, str]) -> Any:
+    """``ase.io.read(path, index)``, ASE's errors turned into messages naming the
+    file and what to do."""
     try:
-        return ase.io.read(path, index=-1, format=file_format)
+        return ase.io.read(path, index=index, format=file_format)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except ase.io.formats.UnknownFileTypeError as error:

@@ -1,12 +1,15 @@
 """``mtt-flashmd md``: molecular dynamics with an exported FlashMD model.
 
-A thin parser over :func:`metatrain_flashmd.ase.run.run_md`.
+A thin parser over :func:`metatrain_flashmd.ase.run.run_md` for one structure,
+and over :func:`metatrain_flashmd.replicas.run_replicas` for several (see
+:mod:`metatrain_flashmd.cli.md_replicas`).
 """
 
 import argparse
 from typing import Any
 
 from .._names import ENERGY_CALCULATORS, MOMENTUM_UNIT, THERMOSTATS
+from .md_replicas import add_replica_arguments, run_replicas_command, usage_error
 from .summary import run_simulation
 
 
@@ -16,6 +19,10 @@ stride (the model's timestep), without forces. Initial momenta come from the
 structure file, or from the Maxwell-Boltzmann distribution at --temperature. With
 an energy model or calculator, the potential and total energies are logged and, in
 NVE (--thermostat none), the momenta are rescaled to conserve the total energy.
+
+Several structure files, or --replicas, run many independent replicas together,
+with one model call per stride for all: each writes its own trajectory and log,
+numbered from -o and --log (out-0.extxyz, out-1.extxyz, ...).
 """
 
 
@@ -32,7 +39,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("model", help="exported FlashMD model (.pt)")
     parser.add_argument(
-        "structure", help="starting structure (any ASE format; last frame is used)"
+        "structure",
+        nargs="+",
+        help="starting structure (any ASE format; its last frame is used); with "
+        "several files, the last frame of each is a replica, and all run together "
+        "(see --replicas)",
     )
     parser.add_argument(
         "--format",
@@ -55,6 +66,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_pressure_arguments(parser)
     add_stride_arguments(parser)
     add_output_arguments(parser)
+    add_replica_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -186,14 +198,22 @@ def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd md`` from parsed arguments; the exit status."""
     from metatrain_flashmd.ase.run import run_md
 
+    replicas = len(args.structure) > 1 or args.replicas
+    if args.atom_budget is not None and not replicas:
+        return usage_error(
+            "--atom-budget is for several replicas (several structure files, or "
+            "--replicas); a single structure runs in calls of its own size"
+        )
     model = args.model
     if args.timestep is not None:
         model = model_with_stride(args.model, args.timestep)
+    if replicas:
+        return run_replicas_command(args, model)
     return run_simulation(
         "md",
         lambda: run_md(
             model,
-            args.structure,
+            args.structure[0],
             args.steps,
             args.output,
             temperature_K=args.temperature,

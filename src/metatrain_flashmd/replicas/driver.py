@@ -10,6 +10,7 @@ the strides of all of them at once, in as few model calls as fit the atom budget
 (:mod:`metatrain_flashmd.replicas.budget`).
 """
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -20,8 +21,8 @@ from typing import Dict, List, Optional, Sequence
 import ase
 import numpy as np
 from metatomic.torch import AtomisticModel
-from tqdm import tqdm
 
+from metatrain_flashmd._progress import Progress
 from metatrain_flashmd.ase.base import FlashMDDynamics
 from metatrain_flashmd.replicas.atoms import predict_atoms
 from metatrain_flashmd.replicas.budget import default_atom_budget, plan_calls
@@ -53,18 +54,13 @@ class ReplicaOutcome:
     """Why it stopped early, or ``None`` if it completed every stride."""
 
 
-def integrator_model(dynamics: FlashMDDynamics) -> AtomisticModel:
-    """The exported model ``dynamics`` evaluates (on its device)."""
-    return dynamics._engine.model()
-
-
 def shared_model(integrators: Sequence[FlashMDDynamics]) -> AtomisticModel:
     """The one model all ``integrators`` use; refuses integrators of different
     models or timesteps."""
-    model = integrator_model(integrators[0])
+    model = integrators[0].model
     path = integrators[0].model_path
     for index, dynamics in enumerate(integrators[1:], start=1):
-        same = integrator_model(dynamics) is model or (
+        same = dynamics.model is model or (
             path is not None and dynamics.model_path == path
         )
         if not same or dynamics.dt != integrators[0].dt:
@@ -150,7 +146,8 @@ class Replicas:
         """Advance every replica by ``steps`` strides.
 
         :param steps: strides per replica.
-        :param progress: show one progress bar (strides) on standard error.
+        :param progress: show the progress of the strides on standard error: one
+            bar for all replicas on a terminal, a few lines otherwise.
         :return: what each replica did, in order. Replicas that failed in an
             earlier run are left out (their error is repeated).
         """
@@ -171,22 +168,23 @@ class Replicas:
             )
             for index in running
         ]
-        for index in running:
-            self.integrators[index]._predict = functools.partial(
-                exchange.request, index
-            )
-        try:
-            for thread in threads:
-                thread.start()
-            self._coordinate(exchange, running, steps, progress)
-        except BaseException:
-            exchange.cancel()
-            raise
-        finally:
-            for thread in threads:
-                thread.join()
-            for dynamics in self.integrators:
-                dynamics.__dict__.pop("_predict", None)
+        with contextlib.ExitStack() as predictors:
+            for index in running:
+                predictors.enter_context(
+                    self.integrators[index].predict_with(
+                        functools.partial(exchange.request, index)
+                    )
+                )
+            try:
+                for thread in threads:
+                    thread.start()
+                self._coordinate(exchange, running, steps, progress)
+            except BaseException:
+                exchange.cancel()
+                raise
+            finally:
+                for thread in threads:
+                    thread.join()
         return outcomes
 
     def _replica(
@@ -228,10 +226,9 @@ class Replicas:
     ) -> None:
         """Serve the strides of ``replicas`` until all have finished."""
         running = set(replicas)
-        bar = tqdm(total=steps, unit="stride", disable=not progress, leave=False)
         atom_strides = 0
         start = time.perf_counter()
-        with bar:
+        with Progress(steps, "stride", enabled=progress, leave=False) as report:
             while True:
                 requests = exchange.collect(running)
                 running -= set(exchange.finished())
@@ -240,10 +237,9 @@ class Replicas:
                 self._serve(requests, exchange)
                 atom_strides += sum(len(atoms) for atoms in requests.values())
                 rate = atom_strides / (time.perf_counter() - start)
-                bar.set_postfix(
-                    replicas=len(requests), atom_strides_per_s=f"{rate:.4g}"
+                report.update(
+                    1, replicas=len(requests), atom_strides_per_s=f"{rate:.4g}"
                 )
-                bar.update(1)
 
     def _serve(self, requests: Dict[int, ase.Atoms], exchange: StrideExchange) -> None:
         """Evaluate the posted strides in calls within the budget, and reply."""

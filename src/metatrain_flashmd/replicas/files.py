@@ -22,13 +22,19 @@ from metatrain_flashmd.ase.run import (
     CSVLog,
     FrameWriter,
     energy_calculator_for,
+    loaded_energy_model,
     read_structure,
 )
+from metatrain_flashmd.ase.structure import read_frame
 from metatrain_flashmd.replicas.build import make_replicas, seeded_generators
 from metatrain_flashmd.replicas.checks import ReplicaInputError, replica_name
 from metatrain_flashmd.replicas.driver import ReplicaOutcome, Replicas
 
 
+LOGGER = logging.getLogger(__name__)
+FILE_MARGIN = 256
+"""Open files left for everything but the replicas' trajectories and logs
+(libraries, models, the standard streams)."""
 Path = Union[str, pathlib.Path]
 Structure = Tuple[Union[Path, ase.Atoms], Optional[str]]
 """A replica's starting structure (a file, whose last frame is used, or atoms) and
@@ -60,6 +66,30 @@ def _check_paths(
         raise ValueError("every replica needs trajectory and log files of its own")
 
 
+def reserve_open_files(count: int) -> None:
+    """Make room for ``count`` more open files (the replicas' trajectories and
+    logs, open for the whole run): raise this process's soft limit on open files
+    towards the hard one when needed, with :data:`FILE_MARGIN` to spare.
+
+    :raises ValueError: if the hard limit is too low, before any file is written.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: nothing to ask
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = count + FILE_MARGIN
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise ValueError(
+            f"the replicas' {count} trajectories and logs need about {needed} open "
+            f"files, more than this system allows a process ({hard}, see ulimit "
+            "-Hn): run fewer replicas at once, or without logs"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 @dataclasses.dataclass
 class ReplicaOptions:
     """The dynamics every replica of :func:`run_replicas` runs (the options of
@@ -75,7 +105,8 @@ class ReplicaOptions:
     equipartition_time_fs: Optional[float] = None
     """NVE only, see :class:`~metatrain_flashmd.ase.VelocityVerlet`."""
     energy_model: Optional[Path] = None
-    """Metatomic model of the potential energy (eV), loaded once per replica."""
+    """Metatomic model of the potential energy (eV), loaded once for all replicas
+    (each has its own calculator)."""
     energy_calculator: Optional[str] = None
     """``"emt"`` instead of ``energy_model``."""
     random_rotation: bool = False
@@ -122,6 +153,7 @@ def run_replicas(
     if steps < 0 or interval < 1:
         raise ValueError("steps must be >= 0 and interval >= 1")
     _check_paths(count, outputs, logs)
+    reserve_open_files(count * (1 if logs is None else 2))
     rngs = seeded_generators(seeds, count)
     systems, labels = _read_replicas(structures, options, rngs, device)
     replicas = make_replicas(
@@ -170,19 +202,35 @@ def _read_replicas(
     reads them, with its energy calculator) and label (the file name when none
     is given); reading errors name the replica."""
     systems, labels = [], []
+    with_momenta = 0
+    energy_model = options.energy_model
+    if energy_model is not None:  # loaded once, for the calculators of all
+        energy_model = loaded_energy_model(energy_model)
     for index, ((structure, label), rng) in enumerate(zip(structures, rngs)):
         if label is None and not isinstance(structure, ase.Atoms):
             label = str(structure)
         try:
-            atoms = read_structure(structure, options.temperature_K, rng)
+            start = read_frame(structure)
+            with_momenta += start.has("momenta")
+            atoms = read_structure(start, options.temperature_K, rng)
         except (ValueError, OSError) as error:
             name = replica_name(index, label)
             raise ReplicaInputError(f"{name}: {error}") from error
         atoms.calc = energy_calculator_for(
-            options.energy_model, options.energy_calculator, device
+            energy_model, options.energy_calculator, device
         )
         systems.append(atoms)
         labels.append(label)
+    if (
+        with_momenta
+        and options.thermostat == "none"
+        and options.temperature_K is not None
+    ):
+        LOGGER.warning(
+            f"note: the temperature {options.temperature_K:g} K is not used by "
+            f"{with_momenta} of {len(systems)} replicas: their structures have "
+            "momenta and NVE keeps them"
+        )
     return systems, labels
 
 
