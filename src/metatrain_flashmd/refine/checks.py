@@ -3,7 +3,6 @@ file (or calculator) at fault, and nothing already written is touched."""
 
 import dataclasses
 import logging
-import math
 from pathlib import Path, PurePath
 from typing import Any, Dict, List, Optional
 
@@ -15,9 +14,8 @@ from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
-from metatrain_flashmd.validation.figures import MIN_FRAMES
 from metatrain_flashmd.validation.inputs import read_start
-from metatrain_flashmd.validation.workflow import DISCARD_FRACTION
+from metatrain_flashmd.validation.workflow import MIN_STRIDES
 
 
 LOG = logging.getLogger(__name__)
@@ -87,13 +85,13 @@ def check_inputs(
 
 
 def check_time(options: Dict[str, Any], time_ps: float) -> None:
-    """Refuse validation runs too short for the figures of the reference's two
-    halves (:data:`~metatrain_flashmd.validation.figures.MIN_FRAMES` frames each
-    after the discarded start)."""
+    """Refuse validation runs shorter than
+    :data:`~metatrain_flashmd.validation.workflow.MIN_STRIDES` strides, before any
+    round starts."""
     stride = hyper(options, "timestep", None)
     if stride is None:
         return
-    needed = math.ceil(2 * MIN_FRAMES / (1.0 - DISCARD_FRACTION))
+    needed = MIN_STRIDES
     if time_ps * 1000.0 < needed * float(stride):
         raise RefineInputError(
             "--time-ps",
