@@ -218,7 +218,11 @@ def test_missing_files_and_bad_options(models, start, tmp_path, capsys):
     status, error = run([models["Al"], tmp_path / "none.xyz", *common], capsys)
     assert status == 2 and "no such structure file" in error
     status, error = run([models["Al"], start, *common, "--time-ps", "0.1"], capsys)
-    assert status == 2 and "fewer than 20 strides" in error
+    assert status == 2 and "fewer than 45 strides" in error
+    # 30 strides: enough for a run, too few for the reference halves' RDFs (these
+    # runs used to end in a KeyError once the reference had been run)
+    status, error = run([models["Al"], start, *common, "--time-ps", "0.3"], capsys)
+    assert status == 2 and "fewer than 45 strides" in error
     status, error = run([models["Al"], start, *common, "--report-dir", start], capsys)
     assert status == 2 and "exists and is not a directory" in error
     status, error = run([models["Al"], start, *common, "--tolerance", "rfd=1"], capsys)

@@ -13,7 +13,7 @@ from typing import List, Optional
 from .._warnings import ignore_dependency_warnings
 
 
-SUBCOMMANDS = ("pairs", "md", "ipi", "validate")
+SUBCOMMANDS = ("pairs", "md", "ipi", "validate", "refine")
 """Modules of this package defining a subcommand each."""
 
 

@@ -120,6 +120,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=100.0,
         help="thermostat time constant in fs (default: 100)",
     )
+    add_reference_arguments(parser)
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print the verdict table"
+    )
+
+
+def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options on reference MD, the tolerances and the device (shared with
+    ``mtt-flashmd refine``)."""
     parser.add_argument(
         "--reference-timestep",
         type=float,
@@ -142,9 +151,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "documentation for the names and defaults)",
     )
     parser.add_argument("--device", default=None, help="torch device (default: pick)")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="do not print the verdict table"
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ verdict table.
 
 import dataclasses
 import logging
+import math
 from pathlib import Path, PurePath
 from typing import Any, Dict, Optional
 
@@ -19,6 +20,7 @@ from metatrain_flashmd.observables.trajectory import Trajectory
 from metatrain_flashmd.validation.assess import assess
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
 from metatrain_flashmd.validation.errors import ValidationInputError
+from metatrain_flashmd.validation.figures import MIN_FRAMES
 from metatrain_flashmd.validation.flashmd_run import FlashMDRun, run_flashmd
 from metatrain_flashmd.validation.inputs import (
     check_elements,
@@ -38,8 +40,10 @@ DISCARD_FRACTION = 0.1
 """Fraction of each run dropped from the start of the analysis (a transient)."""
 ENSEMBLES = ("nvt", "nve")
 THERMOSTATS = ("langevin", "bussi")
-MIN_STRIDES = 20
-"""Fewest strides a run may have."""
+MIN_STRIDES = math.ceil(2 * MIN_FRAMES / (1.0 - DISCARD_FRACTION))
+"""Fewest strides a run may have: after the discarded start, each half of the
+reference run (whose first-against-second-half differences are the noise floors)
+needs :data:`~metatrain_flashmd.validation.figures.MIN_FRAMES` frames (45 strides)."""
 
 
 @dataclasses.dataclass

@@ -1,0 +1,366 @@
+"""``mtt-flashmd refine``: the loop's folders and final files, stopping when
+validation passes or the budget is spent, resuming an interrupted refine, the
+physics of the reference restarts, and bad input.
+
+The loop tests replace ``mtt train`` by a stand-in that exports a tiny random
+model, and the validation by one that fails or passes on demand; everything
+else (collection, trouble scores, reference restarts, pairs, options) is real.
+The slow test runs the command line with ``mtt train`` and the real validation.
+"""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import ase.build
+import ase.io
+import ase.units
+import numpy as np
+import pytest
+import torch
+import yaml
+from helpers import TINY_MODEL_HYPERS, aluminium_trajectory, tiny_model
+
+from metatrain_flashmd.observables.temperature import temperature
+from metatrain_flashmd.pairs.build import build_pairs
+from metatrain_flashmd.refine import RefineInputError, refine
+from metatrain_flashmd.refine.schedule import epochs, imbalance, severity
+from metatrain_flashmd.validation import ValidationInputError
+
+
+TEMPERATURE = 600.0
+QUICK = dict(
+    time_ps=0.45, equilibration_ps=0.05, reference_timestep_fs=2.5, progress=False
+)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Pairs of 32-atom EMT Al (10 fs), their options file (tiny model, one
+    epoch) and a START without momenta."""
+    torch.set_num_threads(1)
+    directory = tmp_path_factory.mktemp("refine-data")
+    trajectory = directory / "md.extxyz"
+    aluminium_trajectory(trajectory, 200, temperature_K=2 * TEMPERATURE)
+    options = directory / "options.yaml"
+    build_pairs(
+        [trajectory],
+        directory / "pairs.xyz",
+        lag=10,
+        spacing=5,
+        validation=0.2,
+        test=0.0,
+        options=options,
+    )
+    document = yaml.safe_load(options.read_text())
+    document["seed"] = 0
+    document["architecture"]["model"] = dict(TINY_MODEL_HYPERS)
+    document["architecture"]["training"].update(
+        num_epochs=2, batch_size=8, learning_rate=2e-3, num_workers=0
+    )
+    options.write_text(yaml.safe_dump(document))
+    model = directory / "tiny.pt"
+    tiny_model(timestep=10.0).export().save(str(model))
+    start = directory / "start.xyz"
+    ase.io.write(start, ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2))
+    return {"options": options, "start": start, "model": model}
+
+
+class StandIns:
+    """``mtt train`` and validation stand-ins that count their calls."""
+
+    def __init__(self, model, verdicts=(), interrupt_at=None):
+        self.model = model
+        self.verdicts = list(verdicts)
+        self.interrupt_at = interrupt_at
+        self.trained = []
+        self.validated = []
+
+    def train(self, options: Path, folder: Path) -> None:
+        if self.interrupt_at is not None and len(self.trained) == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.trained.append(folder.name)
+        shutil.copyfile(self.model, folder / "model.pt")
+        (folder / "model.ckpt").write_text(options.read_text())
+
+    def validate(self, model: Path, report: Path) -> dict:
+        passed = self.verdicts.pop(0) if self.verdicts else False
+        self.validated.append(model.parent.name)
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "report.md").write_text("stand-in")
+        check = {
+            "name": "RDF total",
+            "passed": passed,
+            "deviation": 2.0,
+            "threshold": 1.0,
+        }
+        return {
+            "passed": passed,
+            "failed": [] if passed else ["RDF total (nvt)"],
+            "checks": [check],
+        }
+
+
+def run_refine(data, directory, stand_ins, rounds=1, **changes):
+    options = dict(
+        QUICK,
+        rounds=rounds,
+        directory=directory,
+        train=stand_ins.train,
+        validator=stand_ins.validate,
+    )
+    options.update(changes)
+    return refine(data["options"], data["start"], "emt", TEMPERATURE, **options)
+
+
+def test_schedule_rules():
+    assert severity([{"passed": True, "deviation": 9.0, "threshold": 1.0}]) == 1.0
+    assert severity([{"passed": False, "deviation": 4.0, "threshold": 2.0}]) == 2.0
+    assert severity([{"passed": False, "deviation": None, "threshold": 1}]) == math.inf
+    assert [epochs(2, s) for s in (1.0, 2.0, 4.0, 16.0, math.inf)] == [2, 3, 4, 6, 6]
+    assert imbalance(0.01) == 0.25 and imbalance(0.3) == pytest.approx(0.45)
+    assert imbalance(5.0) == 0.75
+
+
+def test_budget_spent_writes_every_round(data, tmp_path):
+    stand_ins = StandIns(data["model"])
+    result = run_refine(data, tmp_path / "out", stand_ins)
+    out = tmp_path / "out"
+    assert result.outcome == "budget spent" and not result.passed
+    assert stand_ins.trained == ["round-00", "round-01"]
+    for name in ("model.pt", "model.ckpt", "round.json", "report/summary.json"):
+        assert (out / "round-00" / name).exists() and (out / "round-01" / name).exists()
+    for name in ("visited.extxyz", "options.yaml", "pairs/pairs-train.xyz"):
+        assert (out / "round-01" / name).exists()
+    restarts = sorted(p.name for p in (out / "round-01" / "restarts").iterdir())
+    assert restarts == [
+        "imbalanced-0.extxyz",
+        "imbalanced-1.extxyz",
+        "visited-0.extxyz",
+        "visited-1.extxyz",
+    ]
+    assert (out / "final.pt").read_bytes() == (out / "round-01/model.pt").read_bytes()
+    assert (out / "final.ckpt").exists() and (out / "final-report/report.md").exists()
+    state = json.loads((out / "refine.json").read_text())
+    assert state["stopped"] == "budget spent" and len(state["rounds"]) == 2
+
+    # the round's options: fine-tune of round 0's checkpoint on both data sets,
+    # epochs and learning rate by the rules (severity 2: 1.5 x 2 epochs, lr / 2)
+    options = yaml.safe_load((out / "round-01/options.yaml").read_text())
+    training = options["architecture"]["training"]
+    assert training["finetune"]["read_from"] == str(out / "round-00/model.ckpt")
+    assert training["num_epochs"] == 3 and training["learning_rate"] == 1e-3
+    assert len(options["training_set"]) == 2 and len(options["validation_set"]) == 2
+    check_restarts(out / "round-01", state["rounds"][1]["schedule"]["imbalance"])
+    starts = [
+        ase.io.read(out / "round-01/restarts" / f"visited-{i}.extxyz", index=0)
+        for i in range(2)
+    ]
+    assert not np.allclose(starts[0].positions, starts[1].positions)
+    start = ase.io.read(out / "start.extxyz")
+    assert not any(np.allclose(a.positions, start.positions) for a in starts)
+
+
+def check_restarts(folder: Path, delta: float) -> None:
+    """The restarts are reference NVE: the out-of-equipartition ones start at
+    T (1 + delta) and T (1 - delta) (one element: the whole system), and every
+    one conserves the total energy."""
+    for name, factor in (("imbalanced-0", 1 + delta), ("imbalanced-1", 1 - delta)):
+        first = ase.io.read(folder / "restarts" / f"{name}.extxyz", index=0)
+        measured = temperature(first.get_momenta(), first.get_masses())
+        assert measured == pytest.approx(TEMPERATURE * factor, rel=1e-6)
+    for path in (folder / "restarts").iterdir():
+        frames = ase.io.read(path, index=":")
+        total = [f.get_potential_energy() + f.get_kinetic_energy() for f in frames]
+        kinetic = np.mean([f.get_kinetic_energy() for f in frames])
+        assert np.ptp(total) < 0.02 * kinetic, path.name
+
+
+def test_stops_when_validation_passes(data, tmp_path):
+    stand_ins = StandIns(data["model"], verdicts=[False, True])
+    result = run_refine(data, tmp_path / "out", stand_ins, rounds=3)
+    out = tmp_path / "out"
+    assert result.outcome == "passed" and result.passed
+    assert stand_ins.validated == ["round-00", "round-01"]
+    assert not (out / "round-02").exists()
+    assert (out / "final.pt").read_bytes() == (out / "round-01/model.pt").read_bytes()
+    assert json.loads((out / "refine.json").read_text())["stopped"] == "passed"
+
+
+def test_interrupted_refine_resumes_at_the_next_round(data, tmp_path):
+    out = tmp_path / "out"
+    first = StandIns(
+        data["model"], interrupt_at=2
+    )  # interrupted when round 2 starts training
+    with pytest.raises(KeyboardInterrupt):
+        run_refine(data, out, first, rounds=2)
+    assert first.trained == ["round-00", "round-01"]
+    assert not (out / "round-02" / "model.pt").exists()
+    kept = {p: p.stat().st_mtime_ns for p in out.glob("round-0[01]/**/*")}
+    visited = (out / "round-02" / "visited.extxyz").stat().st_mtime_ns
+
+    second = StandIns(data["model"])
+    result = run_refine(data, out, second, rounds=2)
+    assert second.trained == ["round-02"] and second.validated == ["round-02"]
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert (out / "round-02" / "visited.extxyz").stat().st_mtime_ns == visited
+    assert result.outcome == "budget spent" and len(result.rounds) == 3
+
+
+def broken_calculator():
+    """A calculator that fails on every system."""
+    from ase.calculators.calculator import Calculator
+
+    class Broken(Calculator):
+        implemented_properties = ["energy", "forces"]
+
+        def calculate(self, *args, **kwargs):
+            raise RuntimeError("no parameters for this system")
+
+    return Broken()
+
+
+def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
+    out = tmp_path / "out"
+    copper = tmp_path / "copper.xyz"
+    atoms = ase.io.read(data["start"])
+    atoms[0].symbol = "Cu"
+    ase.io.write(copper, atoms)
+    with pytest.raises(
+        RefineInputError, match="Cu are not in the training data"
+    ) as error:
+        refine(data["options"], copper, "emt", TEMPERATURE, directory=out, **QUICK)
+    assert str(error.value).startswith(str(copper))
+    with pytest.raises(RefineInputError, match="fewer than 45 strides of 10 fs"):
+        run_refine(data, out, StandIns(data["model"]), time_ps=0.3)
+    assert not out.exists()
+
+    run_refine(data, out, StandIns(data["model"]), rounds=0)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    with pytest.raises(ValidationInputError, match="cannot handle") as error:
+        refine(
+            data["options"],
+            data["start"],
+            "test_refine:broken_calculator",
+            TEMPERATURE,
+            directory=out,
+            **QUICK,
+        )
+    assert "test_refine:broken_calculator" in str(error.value)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+    with pytest.raises(RefineInputError, match="other settings") as error:
+        run_refine(data, out, StandIns(data["model"]), rounds=0, seed=5)
+    assert str(error.value).startswith(str(out / "refine.json"))
+
+
+@pytest.mark.slow
+def test_command_line_trains_and_validates_for_real(
+    data, tmp_path, capsys, monkeypatch
+):
+    """``mtt-flashmd refine`` with ``mtt train`` and the real validation: a
+    one-epoch tiny model fails, one round is spent, and the round's fine-tune
+    starts from round 0's checkpoint."""
+    from metatrain_flashmd.cli import main
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "out"
+    argv = ["refine", str(data["options"]), str(data["start"]), "--reference", "emt"]
+    argv += ["--temperature", str(TEMPERATURE), "--rounds", "1", "-o", str(out)]
+    argv += ["--time-ps", "0.6", "--equilibration-ps", "0.1"]
+    argv += ["--reference-timestep", "2.5"]
+    status = main(argv)
+    printed = capsys.readouterr().out
+    assert status == 1 and "refine: budget spent after round 1" in printed
+    assert "round 1/1: fine-tuning" in printed and "validation FAIL" in printed
+    summary = json.loads((out / "final-report" / "summary.json").read_text())
+    assert summary["passed"] is False and summary["checks"]
+    assert summary["settings"]["temperature_K"] == TEMPERATURE
+    for number in ("00", "01"):
+        assert "Epoch" in (out / f"round-{number}" / "train.log").read_text()
+        assert (out / f"round-{number}" / "report" / "report.md").exists()
+    options = yaml.safe_load((out / "round-01" / "options.yaml").read_text())
+    read_from = options["architecture"]["training"]["finetune"]["read_from"]
+    assert read_from == str((out / "round-00" / "model.ckpt").resolve())
+    checkpoint = torch.load(out / "final.ckpt", weights_only=False)
+    assert checkpoint["architecture_name"] == "experimental.flashmd"
+
+    # starting from a checkpoint: round 0 exports it instead of training
+    again = tmp_path / "again"
+    argv[argv.index(str(out))] = str(again)
+    argv[argv.index("--rounds") + 1] = "0"
+    assert main([*argv, "--checkpoint", str(out / "final.ckpt")]) == 1
+    assert not (again / "round-00" / "options.yaml").exists()
+    exported = (again / "final-report" / "summary.json").read_text()
+    assert json.loads(exported)["settings"]["model"].endswith("round-00/model.pt")
+
+
+def test_out_of_equipartition_starts_two_elements():
+    """Cu3Au: each start puts one element at T (1 + delta) and the other at
+    T (1 - delta) about their own centres of mass, alternating; the total
+    momentum stays zero."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    from metatrain_flashmd.ase.equipartition import element_internal_temperatures
+    from metatrain_flashmd.refine.restarts import restart_starts
+
+    atoms = ase.build.bulk("Cu", "fcc", a=3.75, cubic=True).repeat(2)
+    atoms.numbers[::4] = 79
+    thermalize_momenta(atoms, TEMPERATURE, rng=np.random.default_rng(0))
+    Stationary(atoms)
+    starts = restart_starts([atoms], TEMPERATURE, 0.5, visited=1, imbalanced=2)
+    assert [label for label, _ in starts] == [
+        "visited-0",
+        "imbalanced-0",
+        "imbalanced-1",
+    ]
+    assert starts[0][1] is atoms
+    for (_, start), (copper, gold) in zip(starts[1:], [(900, 300), (300, 900)]):
+        values = element_internal_temperatures(
+            start.get_momenta(), start.get_masses(), start.numbers
+        )
+        assert values[29] == pytest.approx(copper) and values[79] == pytest.approx(gold)
+        assert np.abs(start.get_momenta().sum(axis=0)).max() < 1e-10
+
+
+def test_training_data_of_other_proportions_or_temperature_gets_a_note(data, caplog):
+    from metatrain_flashmd.refine.checks import check_composition
+    from metatrain_flashmd.refine.trouble import sample_frames
+
+    frames = sample_frames([data["options"].parent / "pairs-train.xyz"], 8)
+    start = ase.io.read(data["start"])
+    with caplog.at_level("WARNING"):
+        check_composition(start, "start.xyz", frames, "options.yaml", TEMPERATURE)
+    assert not caplog.records
+    mixed = start.copy()
+    mixed.numbers[:16] = 29
+    frames[0].numbers[:1] = 29
+    with caplog.at_level("WARNING"):
+        check_composition(mixed, "mixed.xyz", frames, "options.yaml", 3 * TEMPERATURE)
+    notes = " ".join(record.getMessage() for record in caplog.records)
+    assert "options.yaml: the training data (" in notes and "mixed.xyz" in notes
+    assert "far from --temperature 1800 K" in notes
+
+
+def test_choose_leaves_out_runaways_and_spreads_the_starts():
+    """The most troubled states that have not run away, a tenth of a run apart
+    within a run."""
+    from metatrain_flashmd.refine.collect import Visited, choose
+
+    stats = {"contact": {"mean": 2.6, "std": 0.05}}
+    kT = ase.units.kB * TEMPERATURE
+
+    def state(replica, stride, score, imbalance=0.1, excess=0.0, contact=2.5):
+        scores = dict(score=score, imbalance=imbalance, energy_excess=excess)
+        return Visited(None, replica, stride, dict(scores, closest_contact=contact))
+
+    visited = [state(0, stride, float(stride)) for stride in range(100)]
+    visited += [
+        state(1, 5, 500.0, imbalance=1.2),  # an element above 2 T
+        state(1, 6, 400.0, excess=2.0 * kT),  # energy of a solid above 2 T
+        state(1, 7, 300.0, contact=2.0),  # atoms too close
+        state(1, 50, 90.5),
+    ]
+    chosen = choose(visited, 3, stats, TEMPERATURE)
+    assert [(s.replica, s.stride) for s in chosen] == [(0, 99), (1, 50), (0, 90)]
