@@ -13,6 +13,14 @@ ensemble the springs' free energy does not depend on V (positions are not confin
 to the cell), so the volume is Gaussian with mean ``V0 (1 - P0 / K0)`` and variance
 ``kT V0 / K0`` (:func:`exact_volume_moments`). :class:`EinsteinCalculator` gives
 the energy, forces and stress for the barostat.
+
+With a Grueneisen parameter ``gamma`` the frequency depends on the volume,
+``omega(V) = omega (V / V0)^-gamma``: the springs' free energy ``3 N kT ln
+omega(V)`` then pushes the volume out by about ``3 N gamma kT / K0``, a thermal
+expansion carried by the fast exchange of kinetic and spring energy within each
+stride, as in a real crystal; the volume's exact density is then
+``exp(-(K0 (V - V0)^2 / 2 V0 + P0 V) / kT) (V / V0)^(3 N gamma)``
+(:func:`exact_expanding_moments`).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -49,13 +57,25 @@ class EinsteinToy(HarmonicToy):
     with ``d = q - f h`` (one system at a time).
 
     :param fractional: (n, 3) fractional coordinates of the sites.
-    :param omega: angular frequency, rad/fs.
+    :param omega: angular frequency, rad/fs (at the volume ``volume``).
     :param timestep_fs: the stride, fs.
+    :param gamma: Grueneisen parameter: the frequency is ``omega (V /
+        volume)^-gamma`` in a cell of volume V.
+    :param volume: the reference volume ``V0``, A^3 (unused when ``gamma`` is 0).
     """
 
-    def __init__(self, fractional: np.ndarray, omega: float, timestep_fs: float):
+    def __init__(
+        self,
+        fractional: np.ndarray,
+        omega: float,
+        timestep_fs: float,
+        gamma: float = 0.0,
+        volume: float = 1.0,
+    ):
         super().__init__([omega] * 3, timestep_fs, [13])
         self.register_buffer("fractional", torch.tensor(fractional))
+        self.gamma = float(gamma)
+        self.volume = float(volume)
 
     def forward(
         self,
@@ -65,7 +85,8 @@ class EinsteinToy(HarmonicToy):
     ) -> Dict[str, TensorMap]:
         self.evaluations += 1
         (system,) = systems
-        omega = self.omega[0]
+        ratio = torch.abs(torch.linalg.det(system.cell)) / self.volume
+        omega = self.omega[0] * ratio ** (-self.gamma)
         angle = omega * self.timestep * ase.units.fs
         sites = self.fractional @ system.cell
         d = system.positions - sites
@@ -92,11 +113,13 @@ class EinsteinToy(HarmonicToy):
 
 
 def einstein_model(
-    atoms: ase.Atoms, omega: float, timestep_fs: float
+    atoms: ase.Atoms, omega: float, timestep_fs: float, gamma: float = 0.0
 ) -> AtomisticModel:
-    """The exported :class:`EinsteinToy` for the sites of ``atoms`` (as they are)."""
+    """The exported :class:`EinsteinToy` for the sites and volume of ``atoms`` (as
+    they are), with Grueneisen parameter ``gamma``."""
     fractional = atoms.cell.scaled_positions(atoms.positions)
-    toy = EinsteinToy(fractional, omega, timestep_fs).eval()
+    volume = atoms.get_volume()
+    toy = EinsteinToy(fractional, omega, timestep_fs, gamma, volume).eval()
     capabilities = ModelCapabilities(
         outputs={
             "position": ModelOutput(unit="angstrom", sample_kind="atom"),
@@ -125,6 +148,9 @@ class EinsteinCalculator(Calculator):
     :param axis_stiffness: ``kappa``, eV: adds ``kappa/2 sum_a ln(L_a/L0_a)^2`` for
         the diagonal of the cell (stress ``kappa ln(L_a/L0_a) / V`` on the
         diagonal), which holds each axis of an orthorhombic cell.
+    :param gamma: Grueneisen parameter: the springs' frequency is ``omega (V /
+        V0)^-gamma``, which adds ``-2 gamma U_springs / V`` to the diagonal of the
+        stress.
     """
 
     implemented_properties = ["energy", "forces", "stress"]
@@ -137,8 +163,10 @@ class EinsteinCalculator(Calculator):
         volume: float,
         axis_stiffness: float = 0.0,
         lengths: Optional[np.ndarray] = None,
+        gamma: float = 0.0,
     ) -> None:
         super().__init__()
+        self.gamma = gamma
         self.axis_stiffness = axis_stiffness
         self.lengths = lengths
         self.fractional = np.array(fractional)
@@ -157,6 +185,7 @@ class EinsteinCalculator(Calculator):
             0.5 * np.sum(k * d**2) + 0.5 * self.bulk_modulus * self.volume * strain**2
         )
         stress = (k * d).T @ d / volume + self.bulk_modulus * strain * np.eye(3)
+        stress -= self.gamma * np.sum(k * d**2) / volume * np.eye(3)
         if self.axis_stiffness:
             logs = np.log(np.diag(self.atoms.cell.array) / self.lengths)
             energy += 0.5 * self.axis_stiffness * np.sum(logs**2)
@@ -171,18 +200,24 @@ class EinsteinCalculator(Calculator):
         """Displacements from the sites (n, 3), A, and spring constants (n, 1),
         eV/A^2."""
         d = atoms.positions - self.fractional @ atoms.cell.array
-        return d, atoms.get_masses()[:, None] * self.omega**2
+        omega = self.omega * (atoms.get_volume() / self.volume) ** (-self.gamma)
+        return d, atoms.get_masses()[:, None] * omega**2
 
 
 def einstein_calculator(
-    atoms: ase.Atoms, omega: float, bulk_modulus: float, axis_stiffness: float = 0.0
+    atoms: ase.Atoms,
+    omega: float,
+    bulk_modulus: float,
+    axis_stiffness: float = 0.0,
+    gamma: float = 0.0,
 ) -> EinsteinCalculator:
     """The calculator for the sites, the volume and the cell lengths of ``atoms``
     as they are."""
     fractional = atoms.cell.scaled_positions(atoms.positions)
     lengths = np.diag(atoms.cell.array).copy()
+    volume = atoms.get_volume()
     return EinsteinCalculator(
-        fractional, omega, bulk_modulus, atoms.get_volume(), axis_stiffness, lengths
+        fractional, omega, bulk_modulus, volume, axis_stiffness, lengths, gamma
     )
 
 
@@ -194,6 +229,29 @@ def exact_volume_moments(
     mean = volume * (1.0 - pressure / bulk_modulus)
     std = np.sqrt(ase.units.kB * temperature_K * volume / bulk_modulus)
     return float(mean), float(std)
+
+
+def exact_expanding_moments(
+    temperature_K: float,
+    pressure: float,
+    bulk_modulus: float,
+    volume: float,
+    atoms: int,
+    gamma: float,
+) -> Tuple[float, float]:
+    """Mean and standard deviation of the volume (A^3) of the toy crystal of
+    ``atoms`` atoms with Grueneisen parameter ``gamma`` at constant pressure, by
+    quadrature of its exact density (module docstring); ``pressure`` and
+    ``bulk_modulus`` in eV/A^3, ``volume`` ``V0``."""
+    kt = ase.units.kB * temperature_K
+    width = np.sqrt(kt * volume / bulk_modulus)
+    grid = volume * (1.0 - pressure / bulk_modulus) + width * np.linspace(-12, 24, 4001)
+    energy = 0.5 * bulk_modulus * (grid - volume) ** 2 / volume + pressure * grid
+    log_density = -energy / kt + 3 * atoms * gamma * np.log(grid / volume)
+    density = np.exp(log_density - log_density.max())
+    density /= density.sum()
+    mean = float(np.sum(density * grid))
+    return mean, float(np.sqrt(np.sum(density * (grid - mean) ** 2)))
 
 
 def mean_and_error(samples: np.ndarray, blocks: int = 20) -> Tuple[float, float]:
@@ -209,10 +267,11 @@ def thermal_toy(
     temperature_K: float,
     seed: int,
     axis_stiffness: float = 0.0,
+    gamma: float = 0.0,
 ):
     """The 8-atom toy crystal with its calculator and Maxwell-Boltzmann momenta."""
     atoms = toy_crystal(2)
-    atoms.calc = einstein_calculator(atoms, omega, bulk_modulus, axis_stiffness)
+    atoms.calc = einstein_calculator(atoms, omega, bulk_modulus, axis_stiffness, gamma)
     rng = np.random.default_rng(seed)
     kt = ase.units.kB * temperature_K
     atoms.set_momenta(

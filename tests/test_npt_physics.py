@@ -1,7 +1,8 @@
 """Physics of the constant-pressure integrators, checked on a toy crystal whose
 fixed-cell stride is exact and whose NpT volume distribution is known (see
 ``npt_toys.py``): the order of the effective-energy error, the volume distribution,
-one stress call per stride."""
+the thermal expansion at strides as long as a vibration, one stress call per
+stride."""
 
 import functools
 from typing import Dict
@@ -11,12 +12,14 @@ import numpy as np
 import pytest
 from npt_toys import (
     einstein_model,
+    exact_expanding_moments,
     exact_volume_moments,
     mean_and_error,
     thermal_toy,
 )
 
 from metatrain_flashmd.ase import BussiNPT, LangevinNPT
+from metatrain_flashmd.observables.temperature import temperature
 
 
 FS = ase.units.fs
@@ -26,9 +29,12 @@ BULK_MODULUS = 78.0 * GPA  # the volume fluctuates by 2% at 300 K (8 atoms)
 TEMPERATURE = 300.0
 
 
-def toy_dynamics(cls, stride_fs: float, pressure_GPa: float, seed: int, **kwargs):
-    """An NpT integrator on the thermalised toy crystal with the exact stride."""
-    atoms = thermal_toy(OMEGA, BULK_MODULUS, TEMPERATURE, seed)
+def toy_dynamics(
+    cls, stride_fs: float, pressure_GPa: float, seed: int, gamma=0.0, **kwargs
+):
+    """An NpT integrator on the thermalised toy crystal with the exact stride
+    (Grueneisen parameter ``gamma``)."""
+    atoms = thermal_toy(OMEGA, BULK_MODULUS, TEMPERATURE, seed, gamma=gamma)
     options = dict(
         temperature_K=TEMPERATURE,
         time_constant=20 * FS,
@@ -39,7 +45,7 @@ def toy_dynamics(cls, stride_fs: float, pressure_GPa: float, seed: int, **kwargs
         rng=np.random.default_rng(seed),
     )
     options.update(kwargs)
-    model = einstein_model(atoms, OMEGA, stride_fs)
+    model = einstein_model(atoms, OMEGA, stride_fs, gamma)
     dynamics = cls(atoms, model, **options)
     dynamics.toy = model.module  # counts its evaluations
     return dynamics
@@ -86,6 +92,33 @@ def test_the_volume_distribution_is_the_isothermal_isobaric_one(name, pressure_G
     assert error < 0.1 * expected_std  # precise enough to see the 1 GPa shift
     assert abs(mean - expected_mean) < 4 * error, (mean, expected_mean, error)
     assert data["volumes"].std() == pytest.approx(expected_std, rel=0.15)
+
+
+def test_the_thermal_expansion_is_exact_at_strides_as_long_as_a_vibration():
+    # the toy's expansion, 3 N gamma kT / K0 (4% of the volume), comes from the
+    # springs' energy, which trades places with the kinetic energy within a 30 fs
+    # stride (the period is 37 fs): the barostat's kinetic and virial pressures
+    # must be those of one state, and the scaling must act on the state it was
+    # drawn for, or the expansion and the temperature are off
+    gamma = 4.0
+    dynamics = toy_dynamics(
+        LangevinNPT, 30.0, 0.0, seed=4, gamma=gamma, barostat_time_constant=100 * FS
+    )
+    atoms = dynamics.atoms
+    reference = atoms.get_volume()
+    samples, temperatures = [], []
+    for _ in dynamics.irun(2000):
+        samples.append(atoms.get_volume())
+        temperatures.append(temperature(atoms.get_momenta(), atoms.get_masses(), False))
+    expected, expected_std = exact_expanding_moments(
+        TEMPERATURE, 0.0, BULK_MODULUS, reference, len(atoms), gamma
+    )
+    mean, error = mean_and_error(np.array(samples[100:]))
+    assert error < 0.04 * (expected - reference)  # 4 errors: 16% of the expansion
+    assert abs(mean - expected) < 4 * error, (mean, expected, error)
+    assert np.std(samples[100:]) == pytest.approx(expected_std, rel=0.2)
+    mean_t, error_t = mean_and_error(np.array(temperatures[100:]))
+    assert abs(mean_t - TEMPERATURE) < 4 * error_t, (mean_t, error_t)
 
 
 def test_one_stress_call_and_one_model_call_per_stride_and_no_forces():
