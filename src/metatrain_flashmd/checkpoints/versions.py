@@ -209,24 +209,12 @@ def model_update_v1001_v1002(checkpoint: Dict[str, Any]) -> None:
         raise LongRangeError(message) from error
 
 
-def no_training_limits(state_dict: Dict[str, Any], num_species: int) -> Any:
-    """A ``training_limits`` buffer recording nothing (NaN), of the floating-point
-    type of ``state_dict``, for a model of ``num_species`` elements."""
-    import torch
-
-    from .._names import TRAINING_LIMITS
-
-    return torch.full(
-        (num_species, len(TRAINING_LIMITS)),
-        float("nan"),
-        dtype=state_dict["timestep"].dtype,
-    )
-
-
 def model_update_v1002_v1003(checkpoint: Dict[str, Any]) -> None:
     """Plugin model format 2 -> 3: the ``training_limits`` buffer, which models
     trained before it existed have no values for (NaN: the integrators run them
     unguarded, with a note)."""
+    from .limits import no_training_limits
+
     num_species = len(checkpoint["model_data"]["dataset_info"].atomic_types)
     for key in ("model_state_dict", "best_model_state_dict"):
         state_dict = checkpoint.get(key)

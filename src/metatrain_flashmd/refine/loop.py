@@ -12,7 +12,9 @@ import ase
 import ase.io
 import numpy as np
 
-from metatrain_flashmd.refine import plan, schedule, training
+import metatrain_flashmd.refine.plan as plan
+import metatrain_flashmd.refine.schedule as schedule
+import metatrain_flashmd.refine.training as training
 from metatrain_flashmd.refine.checks import Inputs, check_inputs
 from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics

@@ -8,8 +8,10 @@ from typing import Any, Dict, List
 
 import ase.io
 
+import metatrain_flashmd.refine.plan as plan
+import metatrain_flashmd.refine.schedule as schedule
+import metatrain_flashmd.refine.training as training
 from metatrain_flashmd._progress import is_terminal
-from metatrain_flashmd.refine import plan, schedule, training
 from metatrain_flashmd.refine.collect import (
     Visited,
     choose,

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Tuple
 import metatensor.torch as mts
 import torch
 
-from ..versions import no_training_limits
+from ..limits import no_training_limits
 from .names import (
     BUILTIN_ONLY_BUFFERS,
     ConversionError,
