@@ -299,7 +299,7 @@ result = validate(
     300.0,
     "emt",
     time_ps=3.0,
-    report_dir=workdir / "validation",
+    report_dir=Path("flashmd-tutorial", "validation"),
     seed=0,
 )
 
