@@ -21,6 +21,7 @@ from ipi.utils.depend import dstrip  # noqa: E402
 from ipi_inputs import ipi_input, write_structure  # noqa: E402
 
 from metatrain_flashmd.ase import VelocityVerlet  # noqa: E402
+from metatrain_flashmd.ase.guard import OutsideTrainingError, TrainingGuard  # noqa: E402
 from metatrain_flashmd.ipi import (  # noqa: E402
     UnsupportedSimulationError,
     flashmd_motion_step,
@@ -303,3 +304,17 @@ def test_run_ipi_checks_before_any_stride(flashmd_path, workdir):
         run_ipi("missing.xml", flashmd_path)
     with pytest.raises(ValueError, match="positive"):
         run_ipi("input.xml", flashmd_path, steps=-1)
+
+
+def test_guard_warnings_count_the_ipi_strides(flashmd):
+    """The training-records guard runs inside i-PI strides and names the stride
+    it stopped at (the engine's stride counter follows i-PI's steps)."""
+    sim = simulation("nve")
+    step = flashmd_motion_step(sim, flashmd)
+    sim.set_motion_step(step)
+    sim.run(2)
+    # from now on any displacement is outside a (made-up) record of 1e-9 A
+    limits = {13: np.array([0.1, 1e-9, 1e3, 1e-3, 1e6])}
+    step.runner.engine.guard = TrainingGuard(limits, strict=True)
+    with pytest.raises(OutsideTrainingError, match="^stride 3: displacement"):
+        sim.run(1)

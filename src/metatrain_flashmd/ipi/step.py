@@ -118,6 +118,7 @@ class FlashMDStep:
         atoms = self.engine.atoms
         read_state(motion, atoms)
         self.engine.stride()
+        self.engine.nsteps += 1  # the guard's warnings count the strides run here
         write_state(motion, atoms)
         motion.integrator.pconstraints()
         if not self.conserve_energy:
