@@ -40,10 +40,12 @@ TIMESTEP_FS = 2.0
 
 class VerletStride:
     """A stand-in for the model: one velocity Verlet step with EMT at fixed cell,
-    on the atoms the FlashMD step keeps in sync with i-PI."""
+    on the atoms the FlashMD step keeps in sync with i-PI; like the FlashMD
+    integrator base, it has a stride counter, which the step advances."""
 
     def __init__(self, atoms: ase.Atoms) -> None:
         self.atoms = atoms
+        self.nsteps = 0
 
     def stride(self) -> None:
         self.atoms.calc = EMT()
