@@ -19,8 +19,8 @@ class Check:
     """What is compared, for people (``"mean temperature Al"``)."""
     quantity: str
     """What is compared, for programs: ``temperature_mean``,
-    ``temperature_spread``, ``rdf``, ``vacf``, ``diffusion``, ``energy_drift`` or
-    ``stride``."""
+    ``temperature_spread``, ``equipartition`` (two or more elements), ``rdf``,
+    ``vacf``, ``diffusion``, ``energy_drift`` or ``stride``."""
     subject: str
     """The element, pair of elements (``Cu-Au``), ``total`` or ``all``."""
     run: str

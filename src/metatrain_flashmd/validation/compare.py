@@ -31,6 +31,15 @@ KB_MEV_PER_K = ase.units.kB * 1000.0
 """Boltzmann's constant, meV/K."""
 
 
+def element_spread(temperatures: Dict[str, float]) -> float:
+    """(max - min) / mean of per-element mean temperatures; infinite when one is
+    not finite (a run that stopped)."""
+    values = np.array(list(temperatures.values()), dtype=float)
+    if not np.all(np.isfinite(values)):
+        return math.inf
+    return float((values.max() - values.min()) / values.mean())
+
+
 def _vacf_distance(run: Dict[str, Any], reference: Dict[str, Any], key: str) -> float:
     """VACF difference with the reference interpolated to the run's lags."""
     return vacf_difference(reference, run, key)
@@ -132,6 +141,36 @@ class Comparison:
                 )
             )
         return checks
+
+    def equipartition_check(self) -> Check:
+        """Whether the elements share the kinetic energy: the spread of their
+        mean temperatures, (max - min) / mean, against the tolerance on
+        temperatures or the reference's own spread (its noise: zero at
+        equilibrium), whichever is larger."""
+        ours = {
+            k: math.nan if v["mean"] is None else float(v["mean"])
+            for k, v in self.run["temperature"].items()
+        }
+        theirs = self.reference.whole["temperature"]
+        reference_spread = element_spread({k: v["mean"] for k, v in theirs.items()})
+        error = math.hypot(*sorted(v["error"] for v in theirs.values())[-2:])
+        mean = float(np.mean([v["mean"] for v in theirs.values()]))
+        hottest = max(ours, key=lambda k: np.nan_to_num(ours[k], nan=-math.inf))
+        coldest = min(ours, key=lambda k: np.nan_to_num(ours[k], nan=math.inf))
+        return self.check(
+            "equipartition between elements",
+            "equipartition",
+            "all",
+            value=element_spread(ours),
+            reference=reference_spread,
+            unit="(max - min) / mean",
+            deviation=element_spread(ours),
+            noise_floor=max(reference_spread, error / mean),
+            tolerance=self.tolerances.temperature,
+            factor=self.tolerances.temperature_noise_factor,
+            note=f"hottest {hottest} {ours[hottest]:.1f} K, coldest {coldest} "
+            f"{ours[coldest]:.1f} K",
+        )
 
     def curve_checks(
         self, quantity: str, tolerance: float, factor: float
@@ -243,6 +282,8 @@ def compare_run(
     """
     comparison = Comparison(reference, run, run_name, tolerances)
     checks = comparison.temperature_checks(target_K)
+    if len(run["temperature"]) > 1:
+        checks.append(comparison.equipartition_check())
     checks += comparison.curve_checks(
         "rdf", tolerances.rdf, tolerances.rdf_noise_factor
     )

@@ -1,0 +1,202 @@
+"""Verdicts and the Markdown report of ``refine_targets.py``, read from the
+validation reports (``summary.json``) its runs wrote.
+
+Per system: the one-epoch model (refine's round 0), the refined model
+(``final.pt``) and the control (round 0 fine-tuned for as many optimizer steps
+as refine spent, on the original pairs only), each validated in NVT (refine's own
+validation) and in NVE (``--ensemble nve``: FlashMD without and with energy
+rescaling against EMT NVE from the same start).
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from metatrain_flashmd.validation.compare import element_spread
+
+
+TEMPERATURE_TOLERANCE = 0.03
+"""Per-element mean temperature: within 3% of the thermostat (NVT) and of each
+other (NVE with energy rescaling)."""
+RDF_NOISE_FACTOR = 1.5
+"""Every RDF within 1.5 times its noise floor."""
+MODELS = ("round0", "refined", "control")
+REPORTS = {
+    "round0": ("refine/round-00/report", "nve-round-00"),
+    "refined": ("refine/final-report", "nve-final"),
+    "control": ("control/report", "nve-control"),
+}
+"""Per model, its NVT and NVE report directories within a system's work."""
+
+
+def read_summary(directory: Path) -> Optional[Dict[str, Any]]:
+    """``summary.json`` of a validation report, or ``None`` when not made."""
+    path = directory / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _ratio(value: Any, reference: Any) -> float:
+    """``value / reference``; infinite when either is missing (a run that
+    stopped) or the reference is zero."""
+    if value is None or not reference:
+        return math.inf
+    return float(value) / float(reference)
+
+
+def element_temperatures(summary: Dict[str, Any], run: str) -> Dict[str, float]:
+    """Mean temperature (K) of each element in ``run`` of a report."""
+    return {
+        check["subject"]: check["value"]
+        for check in summary["checks"]
+        if check["quantity"] == "temperature_mean" and check["run"] == run
+    }
+
+
+def nvt_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
+    """Temperatures against the thermostat and RDFs against their noise floors."""
+    temperatures = {
+        check["subject"]: _ratio(check["value"], check["reference"]) - 1.0
+        for check in summary["checks"]
+        if check["quantity"] == "temperature_mean" and check["run"] == "nvt"
+    }
+    rdfs = {
+        check["subject"]: _ratio(check["deviation"], check["noise_floor"])
+        for check in summary["checks"]
+        if check["quantity"] == "rdf"
+    }
+    return {
+        "passed": bool(summary["passed"]),
+        "failed": list(summary.get("failed", [])),
+        "checks": len(summary["checks"]),
+        "temperature_relative_deviation": temperatures,
+        "temperature_met": bool(temperatures)
+        and all(abs(v) <= TEMPERATURE_TOLERANCE for v in temperatures.values()),
+        "rdf_over_noise_floor": rdfs,
+        "rdf_met": bool(rdfs) and all(v <= RDF_NOISE_FACTOR for v in rdfs.values()),
+    }
+
+
+def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
+    """Per-element temperatures of the NVE runs: the spread between elements
+    ((max - min) / mean) with energy rescaling, which the target bounds, and
+    without."""
+    result: Dict[str, Any] = {
+        "passed": bool(summary["passed"]),
+        "failed": list(summary.get("failed", [])),
+        "checks": len(summary["checks"]),
+    }
+    for run in ("nve_rescaled", "nve"):
+        temperatures = element_temperatures(summary, run)
+        result[f"{run}_temperatures"] = temperatures
+        result[f"{run}_element_spread"] = element_spread(
+            {k: math.nan if v is None else v for k, v in temperatures.items()}
+        )
+    result["reference_temperature"] = _reference_temperature(summary)
+    spread = result["nve_rescaled_element_spread"]
+    result["equipartition_met"] = spread <= TEMPERATURE_TOLERANCE
+    return result
+
+
+def _reference_temperature(summary: Dict[str, Any]) -> Optional[float]:
+    """The NVE reference run's mean temperature of its first element, K."""
+    for check in summary["checks"]:
+        if check["quantity"] == "temperature_mean" and check["run"] == "nve_rescaled":
+            return check["reference"]
+    return None
+
+
+def system_verdicts(work: Path) -> Dict[str, Any]:
+    """Every model's figures, and the targets, of one system's work directory."""
+    state = json.loads((work / "refine" / "refine.json").read_text())
+    models: Dict[str, Any] = {}
+    for name in MODELS:
+        nvt, nve = (read_summary(work / path) for path in REPORTS[name])
+        models[name] = {
+            "nvt": None if nvt is None else nvt_figures(nvt),
+            "nve": None if nve is None else nve_figures(nve),
+        }
+    refined = models["refined"]
+    return {
+        "outcome": state["stopped"],
+        "rounds": len(state["rounds"]) - 1,
+        "validate_fails_one_epoch_model": models["round0"]["nvt"]["passed"] is False,
+        "validate_passes_refined_model": refined["nvt"]["passed"] is True,
+        "temperature_met": refined["nvt"]["temperature_met"],
+        "rdf_met": refined["nvt"]["rdf_met"],
+        "nve_equipartition_met": None
+        if refined["nve"] is None
+        else refined["nve"]["equipartition_met"],
+        "models": models,
+    }
+
+
+def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:
+    """The report: one table of the targets, one row per system and model."""
+    lines = [
+        "# `mtt-flashmd refine` against its targets",
+        "",
+        f"Written by `{command}`; do not edit by hand.",
+        "",
+        "| system | model | NVT checks | T vs thermostat | RDF / noise floor "
+        "| NVE: T spread between elements (rescaled) | NVE checks |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for system, result in results.items():
+        for name in MODELS:
+            lines.append(_row(system, name, result["models"][name]))
+    lines += ["", "Targets per system:", ""]
+    for system, result in results.items():
+        lines.append(
+            f"- {system}: refine {result['outcome']} after {result['rounds']} "
+            f"round(s); validate fails the one-epoch model: "
+            f"{_yes(result['validate_fails_one_epoch_model'])}, passes the refined "
+            f"one: {_yes(result['validate_passes_refined_model'])}; temperatures "
+            f"within 3%: {_yes(result['temperature_met'])}; RDFs within 1.5x noise: "
+            f"{_yes(result['rdf_met'])}; NVE elements within 3% of each other: "
+            f"{_yes(result['nve_equipartition_met'])}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _row(system: str, name: str, figures: Dict[str, Any]) -> str:
+    """One row of the table (``-`` where a validation was not made)."""
+    nvt, nve = figures["nvt"], figures["nve"]
+    cells: List[str] = [system, name]
+    if nvt is None:
+        cells += ["-", "-", "-"]
+    else:
+        cells.append(_checks(nvt))
+        cells.append(
+            ", ".join(
+                f"{k} {100 * v:+.1f}%"
+                for k, v in nvt["temperature_relative_deviation"].items()
+            )
+        )
+        cells.append(
+            ", ".join(f"{k} {v:.2f}" for k, v in nvt["rdf_over_noise_floor"].items())
+        )
+    if nve is None:
+        cells += ["-", "-"]
+    else:
+        temperatures = ", ".join(
+            f"{k} {v:.1f} K" for k, v in nve["nve_rescaled_temperatures"].items()
+        )
+        cells.append(
+            f"{100 * nve['nve_rescaled_element_spread']:.1f}% ({temperatures})"
+        )
+        cells.append(_checks(nve))
+    return "| " + " | ".join(cells) + " |"
+
+
+def _checks(figures: Dict[str, Any]) -> str:
+    """``pass (n)`` or ``FAIL k of n: names``."""
+    if figures["passed"]:
+        return f"pass ({figures['checks']})"
+    names = "; ".join(figures["failed"])
+    return f"FAIL {len(figures['failed'])} of {figures['checks']}: {names}"
+
+
+def _yes(value: Optional[bool]) -> str:
+    """yes / no / not measured."""
+    return "not measured" if value is None else ("yes" if value else "no")
