@@ -44,7 +44,17 @@ import systems  # noqa: E402
 from npt_ipi import run_ipi_case  # noqa: E402
 
 
-STAGES = ("reference", "pairs", "train", "md", "seeds", "ipi", "timing", "report")
+STAGES = (
+    "reference",
+    "pairs",
+    "train",
+    "md",
+    "seeds",
+    "ipi",
+    "validate",
+    "timing",
+    "report",
+)
 TEMPERATURES = (300, 600)
 LOG = logging.getLogger("npt")
 
@@ -78,7 +88,13 @@ class Settings:
     extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [101, 102, 103])
     """Seeds of the independent repeats of each FlashMD NpT run (``seeds``
     stage): their spread checks the block errors."""
+    seed_temperatures: List[int] = dataclasses.field(default_factory=lambda: [600])
+    """Temperatures of the repeats (600 K: where single runs disagreed most)."""
     ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
+    ipi_extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [201, 202])
+    """Seeds of the repeats of the i-PI NpT runs, at ``seed_temperatures``."""
+    validation_ps: float = 10.0
+    """Length of the ``validate`` runs (NVT at each temperature's start), ps."""
     train_frame_fs: int = 2
 
 
@@ -236,8 +252,9 @@ def stage_md(work: Path, cfg: Settings) -> None:
 
 def stage_seeds(work: Path, cfg: Settings) -> None:
     """Per temperature and stride: FlashMD NpT runs as in ``md`` with the seeds
-    ``extra_seeds`` (``flashmd-npt-s{stride}-seed{seed}.npz``)."""
-    for temperature in TEMPERATURES:
+    ``extra_seeds`` (``flashmd-npt-s{stride}-seed{seed}.npz``), at
+    ``seed_temperatures``."""
+    for temperature in cfg.seed_temperatures:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
@@ -254,19 +271,24 @@ def stage_seeds(work: Path, cfg: Settings) -> None:
 
 
 def stage_ipi(work: Path, cfg: Settings) -> None:
-    """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7 + T/100)."""
+    """Per temperature: FlashMD in i-PI, NVT and NpT (seed 7 + T/100), and NpT
+    with ``ipi_extra_seeds`` at ``seed_temperatures``."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
+        runs = [("nvt", None), ("npt", None)]
+        if temperature in cfg.seed_temperatures:
+            runs += [("npt", seed) for seed in cfg.ipi_extra_seeds]
         for stride in cfg.ipi_strides:
             model = stride_directory(work, stride) / "model.pt"
-            for ensemble in ("nvt", "npt"):
-                path = directory / f"ipi-{ensemble}-s{stride}.npz"
+            for ensemble, seed in runs:
+                name = f"ipi-{ensemble}-s{stride}" + (f"-seed{seed}" if seed else "")
+                path = directory / f"{name}.npz"
                 if path.exists() or not model.exists():
                     continue
-                LOG.info(f"{temperature} K: i-PI {ensemble} at {stride} fs")
+                LOG.info(f"{temperature} K: i-PI {ensemble} at {stride} fs, {name}")
                 record = run_ipi_case(
-                    directory / f"ipi-{ensemble}-s{stride}",
+                    directory / name,
                     model,
                     start,
                     ensemble,
@@ -274,9 +296,36 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
                     temperature,
                     cfg.barostat,
                     cfg.ipi_fs,
-                    7 + temperature // 100,
+                    seed or 7 + temperature // 100,
                 )
                 record.save(path)
+
+
+def stage_validate(work: Path, cfg: Settings) -> None:
+    """Per temperature and stride: ``validate`` of the model in NVT at that
+    temperature from its NpT-equilibrated start (EMT reference, seed 0): the
+    temperature the model holds, its RDFs and VACF at the mean volume
+    (``T{T}/validate-s{stride}/summary.json``)."""
+    from metatrain_flashmd.validation import validate
+
+    for temperature in TEMPERATURES:
+        directory = work / f"T{temperature}"
+        for stride in cfg.strides:
+            report = directory / f"validate-s{stride}"
+            model = stride_directory(work, stride) / "model.pt"
+            if (report / "summary.json").exists() or not model.exists():
+                continue
+            LOG.info(f"{temperature} K: validate at {stride} fs")
+            validate(
+                str(model),
+                str(directory / "start.extxyz"),
+                temperature,
+                "emt",
+                time_ps=cfg.validation_ps,
+                report_dir=report,
+                seed=0,
+                quiet=True,
+            )
 
 
 def stage_timing(work: Path, cfg: Settings) -> None:
@@ -328,6 +377,7 @@ def main(argv: List[str] = None) -> None:
         "md": stage_md,
         "seeds": stage_seeds,
         "ipi": stage_ipi,
+        "validate": stage_validate,
         "timing": stage_timing,
         "report": lambda w, c: npt_report.write_report(w, c, TEMPERATURES),
     }

@@ -125,25 +125,86 @@ def cost_lines(work: Path) -> List[str]:
 
 
 def collect(work: Path, cfg: Any, temperature: int) -> Dict[str, Any]:
-    """Statistics of every run at one temperature, by name (``None``: not run)."""
+    """Statistics of every run at one temperature, by name (``None``: not run),
+    with the runs of several seeds also pooled."""
     directory = work / f"T{temperature}"
     runs: Dict[str, Any] = {
         "EMT reference (1 fs)": load(directory / "reference.npz", cfg.discard_fs)
     }
     for stride in cfg.strides:
-        path = directory / f"flashmd-npt-s{stride}.npz"
-        runs[f"FlashMD ASE NpT {stride} fs"] = load(path, cfg.discard_fs)
-        for seed in getattr(cfg, "extra_seeds", []):
-            path = directory / f"flashmd-npt-s{stride}-seed{seed}.npz"
-            if path.exists():
-                runs[f"FlashMD ASE NpT {stride} fs, seed {seed}"] = load(
-                    path, cfg.discard_fs
-                )
+        name = f"FlashMD ASE NpT {stride} fs"
+        seeds = getattr(cfg, "extra_seeds", [])
+        _add_seeds(runs, directory, f"flashmd-npt-s{stride}", name, seeds, cfg)
     for stride in cfg.ipi_strides:
-        for kind, label in (("npt", "NpT"), ("nvt", "NVT")):
-            path = directory / f"ipi-{kind}-s{stride}.npz"
-            runs[f"FlashMD i-PI {label} {stride} fs"] = load(path, cfg.discard_fs)
+        name = f"FlashMD i-PI NpT {stride} fs"
+        seeds = getattr(cfg, "ipi_extra_seeds", [])
+        _add_seeds(runs, directory, f"ipi-npt-s{stride}", name, seeds, cfg)
+        path = directory / f"ipi-nvt-s{stride}.npz"
+        runs[f"FlashMD i-PI NVT {stride} fs"] = load(path, cfg.discard_fs)
     return runs
+
+
+def _add_seeds(
+    runs: Dict[str, Any], directory: Path, stem: str, name: str, seeds, cfg: Any
+) -> None:
+    """The run ``stem``, its repeats with ``seeds`` that exist, and, with two or
+    more, their pooled statistics."""
+    runs[name] = load(directory / f"{stem}.npz", cfg.discard_fs)
+    group = [runs[name]] if runs[name] is not None else []
+    for seed in seeds:
+        path = directory / f"{stem}-seed{seed}.npz"
+        if path.exists():
+            runs[f"{name}, seed {seed}"] = load(path, cfg.discard_fs)
+            group.append(runs[f"{name}, seed {seed}"])
+    if len(group) > 1:
+        runs[f"{name}, {len(group)} seeds pooled"] = pooled(group)
+
+
+def pooled(group: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The mean of independent runs' block statistics: means averaged, errors
+    combined (sqrt(sum e^2) / n), standard deviations averaged."""
+    result: Dict[str, Any] = {"note": ""}
+    for key in group[0]:
+        if key == "note":
+            continue
+        means = [run[key]["mean"] for run in group]
+        errors = [run[key]["error"] for run in group]
+        result[key] = {
+            "mean": sum(means) / len(group),
+            "error": math.sqrt(sum(e * e for e in errors)) / len(group),
+            "std": sum(run[key]["std"] for run in group) / len(group),
+        }
+    return result
+
+
+def validation_lines(work: Path, cfg: Any, temperatures: Sequence[int]) -> List[str]:
+    """The ``validate`` verdicts of each model at each temperature (NVT, EMT)."""
+    lines = [
+        "### validate (NVT at each temperature's start, EMT reference)",
+        "",
+        "| temperature | stride | verdict | T vs target | failed checks |",
+        "|---|---|---|---|---|",
+    ]
+    for temperature in temperatures:
+        for stride in cfg.strides:
+            path = work / f"T{temperature}" / f"validate-s{stride}" / "summary.json"
+            if not path.exists():
+                lines.append(f"| {temperature} K | {stride} fs | not run | | |")
+                continue
+            summary = json.loads(path.read_text())
+            means = [
+                f"{c['subject']} {c['value']:.1f} K "
+                f"({100 * (c['value'] / c['reference'] - 1):+.1f}%)"
+                for c in summary["checks"]
+                if c["quantity"] == "temperature_mean" and c["value"] is not None
+            ]
+            verdict = "pass" if summary["passed"] else "**FAIL**"
+            failed = "; ".join(summary["failed"]) or "-"
+            lines.append(
+                f"| {temperature} K | {stride} fs | {verdict} | {', '.join(means)} "
+                f"| {failed} |"
+            )
+    return lines + [""]
 
 
 def write_report(work: Path, cfg: Any, temperatures: Sequence[int]) -> None:
@@ -174,6 +235,7 @@ def write_report(work: Path, cfg: Any, temperatures: Sequence[int]) -> None:
         for t, runs in by_temperature.items()
     }
     lines += expansion_lines(volume_only)
+    lines += validation_lines(work, cfg, temperatures)
     lines += cost_lines(work)
     text = "\n".join(lines)
     (work / "RESULTS.md").write_text(text + "\n")
