@@ -37,16 +37,21 @@ def reference():
     return trajectory.without_start(0.1)
 
 
-def checks_of(reference, run):
-    """The equipartition and mean-temperature checks of ``run`` (NVE)."""
+def nve_checks(reference, run):
+    """The checks of trajectory ``run`` against ``reference``, as in NVE."""
     tolerances = Tolerances()
-    checks = compare_run(
+    return compare_run(
         reference_figures(reference, tolerances),
         run_figures(run, tolerances.vacf_max_lag_fs),
         "nve_rescaled",
         tolerances,
         None,
     )
+
+
+def checks_of(reference, run):
+    """The equipartition and mean-temperature checks of ``run`` (NVE)."""
+    checks = nve_checks(reference, run)
     balance = [c for c in checks if c.quantity == "equipartition"]
     assert len(balance) == 1
     means = {c.subject: c for c in checks if c.quantity == "temperature_mean"}
@@ -92,14 +97,6 @@ def test_one_element_has_no_equipartition_check():
     atoms = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
     thermalize_momenta(atoms, 600, rng=np.random.default_rng(1))
     trajectory = run_reference(at_rest(atoms), EMT(), "nve", STRIDE_FS, 100, 2.0)
-    tolerances = Tolerances()
-    first, second = trajectory.halves()
-    checks = compare_run(
-        reference_figures(first, tolerances),
-        run_figures(second, tolerances.vacf_max_lag_fs),
-        "nve_rescaled",
-        tolerances,
-        None,
-    )
+    checks = nve_checks(*trajectory.halves())
     assert "equipartition" not in {c.quantity for c in checks}
     assert "temperature_mean" in {c.quantity for c in checks}
