@@ -33,8 +33,10 @@ KB_MEV_PER_K = ase.units.kB * 1000.0
 
 def element_spread(temperatures: Dict[str, float]) -> float:
     """(max - min) / mean of per-element mean temperatures; infinite when one is
-    not finite (a run that stopped)."""
+    not finite (a run that stopped), NaN for none."""
     values = np.array(list(temperatures.values()), dtype=float)
+    if values.size == 0:
+        return math.nan
     if not np.all(np.isfinite(values)):
         return math.inf
     return float((values.max() - values.min()) / values.mean())
