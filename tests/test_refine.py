@@ -255,6 +255,33 @@ def test_bad_input_names_the_file_and_keeps_earlier_rounds(data, tmp_path):
     assert str(error.value).startswith(str(out / "refine.json"))
 
 
+def test_nve_refine_validates_with_energy_rescaling_only(data, tmp_path):
+    """``ensemble="nve"``: the real validation runs FlashMD with energy rescaling
+    against reference NVE, not the bare run; a resume in another ensemble is
+    refused, and a ``refine.json`` from before the setting resumes as NVT."""
+    out = tmp_path / "out"
+    run_refine(data, out, StandIns(data["model"]), rounds=0, validator=None)
+    state = json.loads((out / "refine.json").read_text())
+    assert state["settings"]["ensemble"] == "nvt"
+    del state["settings"]["ensemble"]
+    (out / "refine.json").write_text(json.dumps(state))
+    run_refine(data, out, StandIns(data["model"]), rounds=0, validator=None)
+    with pytest.raises(RefineInputError, match="ensemble 'nvt' -> 'nve'"):
+        run_refine(data, out, StandIns(data["model"]), rounds=0, ensemble="nve")
+
+    nve = tmp_path / "nve"
+    run_refine(
+        data, nve, StandIns(data["model"]), rounds=0, ensemble="nve", validator=None
+    )
+    summary = json.loads((nve / "round-00" / "report" / "summary.json").read_text())
+    assert summary["settings"]["ensemble"] == "nve"
+    assert {check["run"] for check in summary["checks"]} == {"nve_rescaled"}
+    assert any(check["quantity"] == "energy_drift" for check in summary["checks"])
+    with pytest.raises(RefineInputError, match="--ensemble"):
+        run_refine(data, tmp_path / "npt", StandIns(data["model"]), ensemble="npt")
+    assert not (tmp_path / "npt").exists()
+
+
 @pytest.mark.slow
 def test_command_line_trains_and_validates_for_real(
     data, tmp_path, capsys, monkeypatch

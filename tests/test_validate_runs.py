@@ -26,7 +26,7 @@ from test_validate_cli import validate_args
 
 from metatrain_flashmd.cli import validate as validate_cli
 from metatrain_flashmd.observables.trajectory import trajectory_from_atoms
-from metatrain_flashmd.validation import Tolerances, validate
+from metatrain_flashmd.validation import Tolerances, ValidationInputError, validate
 from metatrain_flashmd.validation.compare import compare_run, reference_figures
 from metatrain_flashmd.validation.figures import run_figures
 from metatrain_flashmd.validation.reference import run_reference
@@ -175,6 +175,38 @@ def test_exact_stride_passes_nve():
     assert abs(drifts["nve_rescaled"].value) < 1e-6
     runs = {c.run for c in result.checks if c.quantity == "rdf"}
     assert runs == {"nve_rescaled"}  # the bare run is judged on its drift only
+
+
+def test_nve_without_the_bare_run(exact_nvt):
+    """``bare_nve=False``: only the run with energy rescaling is made and judged;
+    with a reference trajectory (no calculator to rescale with) it is refused."""
+    result = validate(
+        verlet_stride_model(STRIDE_FS, SUBSTEPS),
+        aluminium(),
+        TEMPERATURE,
+        "emt",
+        ensemble="nve",
+        bare_nve=False,
+        time_ps=0.6,
+        seed=4,
+        quiet=True,
+        **OPTIONS,
+    )
+    assert result.passed, [c.name for c in result.failures]
+    assert {c.run for c in result.checks} == {"nve_rescaled"}
+    assert result.settings.bare_nve is False
+    with pytest.raises(ValidationInputError, match="bare_nve"):
+        validate(
+            verlet_stride_model(STRIDE_FS, SUBSTEPS),
+            aluminium(),
+            TEMPERATURE,
+            reference_trajectory=exact_nvt[1] / "reference.extxyz",
+            ensemble="nve",
+            bare_nve=False,
+            time_ps=0.6,
+            quiet=True,
+            **OPTIONS,
+        )
 
 
 def reference_trajectory(directory: Path) -> Any:

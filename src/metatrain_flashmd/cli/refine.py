@@ -16,7 +16,8 @@ DESCRIPTION = """\
 Automate the loop of training, validating and refining a FlashMD model. Round 0
 trains with OPTIONS.yaml (an `mtt train` options file, e.g. written by
 `mtt-flashmd pairs --options`), or takes --checkpoint, and validates the model
-as `mtt-flashmd validate` does (NVT at --temperature from START). While
+as `mtt-flashmd validate` does (at --temperature from START, NVT or, with
+--ensemble nve, NVE with energy rescaling). While
 validation fails and rounds are left, each round runs FlashMD from the start,
 scores the states it visits (elements drifting apart in temperature, energy
 mismatch, closer contacts than in the data), restarts short reference MD from
@@ -87,6 +88,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: 10)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--ensemble",
+        choices=("nvt", "nve"),
+        default="nvt",
+        help="the validation's ensemble: nvt (Langevin, 100 fs), or nve (FlashMD "
+        "with energy rescaling against reference NVE, as mtt-flashmd md runs with "
+        "an energy model; with several elements give --time-ps 40 or more) "
+        "(default: nvt)",
+    )
     add_reference_arguments(parser)
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only the outcome"
@@ -114,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             checkpoint=args.checkpoint,
             time_ps=args.time_ps,
             seed=args.seed,
+            ensemble=args.ensemble,
             tolerances=tolerances,
             reference_timestep_fs=args.reference_timestep,
             equilibration_ps=args.equilibration_ps,

@@ -99,6 +99,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "reference calculator, with energy rescaling) (default: nvt)",
     )
     parser.add_argument(
+        "--no-bare-nve",
+        dest="bare_nve",
+        action="store_false",
+        help="nve: run FlashMD only with energy rescaling (what mtt-flashmd md runs "
+        "with an energy model), not also without it",
+    )
+    parser.add_argument(
         "--time-ps", type=float, default=10.0, help="length of each run (default: 10)"
     )
     parser.add_argument(
@@ -174,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
             args.reference,
             reference_trajectory=args.reference_trajectory,
             ensemble=args.ensemble,
+            bare_nve=args.bare_nve,
             time_ps=args.time_ps,
             report_dir=args.report_dir,
             seed=args.seed,

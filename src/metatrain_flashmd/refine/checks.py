@@ -84,6 +84,22 @@ def check_inputs(
     return Inputs(loaded, atoms, start_name, calculator, name, frames)
 
 
+ENSEMBLES = ("nvt", "nve")
+"""The ensembles a refine validates in."""
+
+
+def check_ensemble(ensemble: str) -> str:
+    """``ensemble``, if refine can validate in it.
+
+    :raises RefineInputError: naming ``--ensemble`` otherwise.
+    """
+    if ensemble not in ENSEMBLES:
+        raise RefineInputError(
+            "--ensemble", f"must be one of {', '.join(ENSEMBLES)}, not {ensemble!r}"
+        )
+    return ensemble
+
+
 def check_time(options: Dict[str, Any], time_ps: float) -> None:
     """Refuse validation runs shorter than
     :data:`~metatrain_flashmd.validation.workflow.MIN_STRIDES` strides, before any

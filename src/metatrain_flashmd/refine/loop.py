@@ -15,7 +15,7 @@ import numpy as np
 import metatrain_flashmd.refine.plan as plan
 import metatrain_flashmd.refine.schedule as schedule
 import metatrain_flashmd.refine.training as training
-from metatrain_flashmd.refine.checks import Inputs, check_inputs
+from metatrain_flashmd.refine.checks import Inputs, check_ensemble, check_inputs
 from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics
 from metatrain_flashmd.validation import Tolerances, validate
@@ -78,6 +78,7 @@ def refine(
     checkpoint: Optional[Any] = None,
     time_ps: float = 10.0,
     seed: int = 0,
+    ensemble: str = "nvt",
     tolerances: Optional[Tolerances] = None,
     reference_timestep_fs: float = 1.0,
     equilibration_ps: float = 1.0,
@@ -101,6 +102,11 @@ def refine(
     :param checkpoint: a checkpoint to start from instead of training round 0.
     :param time_ps: length of each validation run, ps.
     :param seed: seed of every random choice.
+    :param ensemble: the validation's ensemble: ``"nvt"`` (Langevin, 100 fs), or
+        ``"nve"``: FlashMD with energy rescaling against reference NVE (the bare
+        run is not made); with several elements give ``time_ps`` of 40 or more
+        (in 10 ps the reference's own elements can be several % apart, which
+        hides a drift).
     :param tolerances: validation tolerances (defaults when ``None``).
     :param reference_timestep_fs: largest reference MD timestep, fs.
     :param equilibration_ps: equilibration of a START without momenta, ps.
@@ -119,6 +125,7 @@ def refine(
     settings.checkpoint = (
         None if checkpoint is None else str(Path(checkpoint).resolve())
     )
+    settings.ensemble = check_ensemble(ensemble)
     state = plan.open_state(directory, settings)
     directory.mkdir(parents=True, exist_ok=True)
     plan.save_state(directory, state)
@@ -310,7 +317,8 @@ def _validator(
     device: Optional[str],
 ) -> Validator:
     """The real validation of a round's model, as ``mtt-flashmd validate`` runs
-    it (NVT, the settings' temperature, time and seed)."""
+    it (the settings' ensemble, temperature, time and seed; in NVE only the run
+    with energy rescaling)."""
 
     def run(model: Path, report: Path) -> Dict[str, Any]:
         result = validate(
@@ -318,6 +326,8 @@ def _validator(
             str(start),
             settings.temperature_K,
             inputs.calculator,
+            ensemble=settings.ensemble,
+            bare_nve=False,
             time_ps=settings.time_ps,
             report_dir=report,
             seed=settings.seed,

@@ -41,6 +41,7 @@ COMPARED_SETTINGS = (
     "time_ps",
     "seed",
     "checkpoint",
+    "ensemble",
 )
 """Settings a resumed refine must share with the run that started the directory."""
 
@@ -65,6 +66,9 @@ class RefineSettings:
     """Seed of every random choice."""
     checkpoint: Optional[str] = None
     """Checkpoint to start from instead of the initial training."""
+    ensemble: str = "nvt"
+    """The validation's ensemble: ``nvt``, or ``nve`` (FlashMD with energy
+    rescaling against reference NVE)."""
 
 
 def round_dir(directory: Path, number: int) -> Path:
@@ -108,7 +112,7 @@ def open_state(directory: Path, settings: RefineSettings) -> Dict[str, Any]:
     if state is None:
         state = {"format": STATE_FORMAT, "rounds": [], "stopped": None}
     else:
-        earlier = state.get("settings", {})
+        earlier = {**_defaults(), **state.get("settings", {})}
         changed = [
             f"{name} {earlier.get(name)!r} -> {getattr(settings, name)!r}"
             for name in COMPARED_SETTINGS
@@ -123,6 +127,16 @@ def open_state(directory: Path, settings: RefineSettings) -> Dict[str, Any]:
             )
     state["settings"] = dataclasses.asdict(settings)
     return state
+
+
+def _defaults() -> Dict[str, Any]:
+    """The settings' defaults, for ``refine.json`` files written before a
+    setting existed."""
+    return {
+        field.name: field.default
+        for field in dataclasses.fields(RefineSettings)
+        if field.default is not dataclasses.MISSING
+    }
 
 
 def save_state(directory: Path, state: Dict[str, Any]) -> None:

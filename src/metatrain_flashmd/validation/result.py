@@ -59,6 +59,9 @@ class ValidationSettings:
     """Pairs for the per-stride diagnostics."""
     seed: Optional[int]
     """Seed of every random choice."""
+    bare_nve: bool = True
+    """NVE: whether FlashMD also runs without energy rescaling (judged on its
+    energy drift)."""
 
 
 @dataclasses.dataclass

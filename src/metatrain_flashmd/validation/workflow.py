@@ -65,6 +65,7 @@ def validate(
     *,
     reference_trajectory: Any = None,
     ensemble: str = "nvt",
+    bare_nve: bool = True,
     time_ps: float = 10.0,
     report_dir: Any = None,
     seed: Optional[int] = 0,
@@ -97,6 +98,9 @@ def validate(
         ``temperature_K``.
     :param ensemble: ``"nvt"`` or ``"nve"`` (FlashMD without and with energy
         rescaling, the latter when there is a reference calculator).
+    :param bare_nve: NVE: also run FlashMD without energy rescaling (judged on its
+        energy drift only); ``False`` judges only the run with rescaling, what
+        ``mtt-flashmd md`` runs with an energy model.
     :param time_ps: length of each run, ps.
     :param report_dir: where to write ``report.md``, ``summary.json``, the plots
         and the trajectories (nothing written when ``None``).
@@ -134,6 +138,7 @@ def validate(
             discard_fraction=DISCARD_FRACTION,
             stride_pairs=int(stride_pairs),
             seed=seed,
+            bare_nve=bool(bare_nve),
         ),
     )
     tolerances = tolerances or Tolerances()
@@ -206,6 +211,12 @@ def prepare(
         if not isinstance(reference, (str, PurePath)):
             settings.reference = type(calculator).__name__
         check_calculator(calculator, atoms, settings.reference, start_name)
+    if settings.ensemble == "nve" and not settings.bare_nve and calculator is None:
+        raise ValidationInputError(
+            "bare_nve",
+            "without the bare NVE run there is nothing to judge: energy rescaling "
+            "needs a reference calculator, not a reference trajectory",
+        )
     return Inputs(loaded, atoms, calculator, trajectory, settings)
 
 
@@ -262,6 +273,15 @@ def starting_state(inputs: Inputs, rng: np.random.Generator) -> Any:
     )
 
 
+def flashmd_runs(settings: ValidationSettings, rescaling: bool) -> list:
+    """The FlashMD runs of a validation: ``nvt``; or ``nve`` (unless
+    ``settings.bare_nve`` is off) and, when ``rescaling`` (a reference
+    calculator), ``nve_rescaled``."""
+    if settings.ensemble == "nvt":
+        return ["nvt"]
+    return ["nve"] * settings.bare_nve + ["nve_rescaled"] * rescaling
+
+
 def simulate(inputs: Inputs, streams: list, device: Optional[str]) -> Dict[str, Any]:
     """The reference trajectory and the FlashMD runs, from the same start."""
     settings = inputs.settings
@@ -285,9 +305,7 @@ def simulate(inputs: Inputs, streams: list, device: Optional[str]) -> Dict[str, 
             settings.reference_timestep_fs,
             **extra,
         )
-    kinds = ["nvt"] if settings.ensemble == "nvt" else ["nve"]
-    if settings.ensemble == "nve" and inputs.calculator is not None:
-        kinds.append("nve_rescaled")
+    kinds = flashmd_runs(settings, inputs.calculator is not None)
     runs: Dict[str, FlashMDRun] = {}
     for kind in kinds:
         LOG.info(f"FlashMD {kind}: {strides} strides of {settings.stride_fs:g} fs")
