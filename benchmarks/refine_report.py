@@ -5,7 +5,9 @@ Per system: the one-epoch model (refine's round 0), the refined model
 (``final.pt``) and the control (round 0 fine-tuned for as many optimizer steps
 as refine spent, on the original pairs only), each validated in NVT (refine's own
 validation) and in NVE (``--ensemble nve``: FlashMD without and with energy
-rescaling against EMT NVE from the same start).
+rescaling against EMT NVE from the same start); and, where it was run, the
+refined model refined again with ``refine --ensemble nve`` (its final NVE
+report only).
 """
 
 import json
@@ -21,11 +23,12 @@ TEMPERATURE_TOLERANCE = 0.03
 other (NVE with energy rescaling)."""
 RDF_NOISE_FACTOR = 1.5
 """Every RDF within 1.5 times its noise floor."""
-MODELS = ("round0", "refined", "control")
+MODELS = ("round0", "refined", "control", "nve-refined")
 REPORTS = {
     "round0": ("refine/round-00/report", "nve-round-00"),
     "refined": ("refine/final-report", "nve-final"),
     "control": ("control/report", "nve-control"),
+    "nve-refined": (None, "refine-nve/final-report"),
 }
 """Per model, its NVT and NVE report directories within a system's work."""
 
@@ -109,7 +112,10 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
     state = json.loads((work / "refine" / "refine.json").read_text())
     models: Dict[str, Any] = {}
     for name in MODELS:
-        nvt, nve = (read_summary(work / path) for path in REPORTS[name])
+        nvt, nve = (
+            None if path is None else read_summary(work / path)
+            for path in REPORTS[name]
+        )
         models[name] = {
             "nvt": None if nvt is None else nvt_figures(nvt),
             "nve": None if nve is None else nve_figures(nve),

@@ -26,6 +26,7 @@ Usage, from the root of a checkout (hours on two cores: run on a quiet machine):
     python benchmarks/refine_targets.py --only al300 --rounds 4 --threads 2
     python benchmarks/refine_targets.py --quick          # smoke test, minutes
     python benchmarks/refine_targets.py --report-only    # the report of what exists
+    python benchmarks/refine_targets.py --only cuau600 --nve-refine  # then NVE
 
 Work goes to ``benchmarks/work/refine/{full,quick}/SYSTEM`` (git-ignored); every
 stage skips what exists, and refine resumes, so an interrupted run goes on where
@@ -150,9 +151,13 @@ def options_file(work: Path, cfg: Settings) -> Path:
     return options
 
 
-def run_case(case: Case, root: Path, cfg: Settings, rounds: int) -> Dict[str, Any]:
+def run_case(
+    case: Case, root: Path, cfg: Settings, rounds: int, nve_refine: bool = False
+) -> Dict[str, Any]:
     """Reference data, pairs, refine, control, NVE validations and verdicts of
-    one system."""
+    one system; with ``nve_refine``, then ``refine --ensemble nve`` from the
+    refined model's checkpoint (``refine-nve/``, validations of
+    ``cfg.nve_time_ps``)."""
     work = root / case.name
     work.mkdir(parents=True, exist_ok=True)
     reference_data(case, work, cfg)
@@ -177,6 +182,18 @@ def run_case(case: Case, root: Path, cfg: Settings, rounds: int) -> Dict[str, An
             validation(model, work, case, cfg, work / name, "nve")
     if control_model is not None:
         validation(control_model, work, case, cfg, work / "control" / "report", "nvt")
+    if nve_refine:
+        refine(
+            options,
+            work / "start.extxyz",
+            "emt",
+            case.temperature_K,
+            rounds=rounds,
+            directory=work / "refine-nve",
+            checkpoint=work / "refine" / "final.ckpt",
+            time_ps=cfg.nve_time_ps,
+            ensemble="nve",
+        )
     result = refine_report.system_verdicts(work)
     (work / "targets.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
@@ -256,6 +273,11 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     parser.add_argument(
         "--report-only", action="store_true", help="only rewrite the report"
     )
+    parser.add_argument(
+        "--nve-refine",
+        action="store_true",
+        help="then refine the refined model with --ensemble nve",
+    )
     return parser.parse_args(argv)
 
 
@@ -269,7 +291,7 @@ def main(argv: List[str] = None) -> None:
     root = args.workdir / ("quick" if args.quick else "full")
     if not args.report_only:
         for name in args.only.split(","):
-            result = run_case(CASES[name], root, cfg, rounds)
+            result = run_case(CASES[name], root, cfg, rounds, args.nve_refine)
             print(
                 f"{name}: targets "
                 + json.dumps({k: v for k, v in result.items() if k != "models"}),
