@@ -77,26 +77,35 @@ def volume_table(runs: Dict[str, Dict], temperature: float) -> List[str]:
 
 
 def expansion_lines(by_temperature: Dict[int, Dict[str, Any]]) -> List[str]:
-    """The volume change from the lowest to the highest temperature, per run."""
+    """The volume change from the lowest to the highest temperature, per run,
+    and its difference from the reference's (with the combined error)."""
     low, high = sorted(by_temperature)
     lines = [
         f"### Volume change {low} K -> {high} K",
         "",
-        "| run | change (A^3) | reference's sign, beyond 2 errors |",
-        "|---|---|---|",
+        "| run | change (A^3) | reference's sign, beyond 2 errors "
+        "| minus the reference's (A^3) | within the reference's error; within 2 "
+        "combined errors |",
+        "|---|---|---|---|---|",
     ]
-    reference_sign = None
+    reference = None
     for name in by_temperature[low]:
         first, second = by_temperature[low][name], by_temperature[high].get(name)
         if first is None or second is None:
-            lines.append(f"| {name} | not run | |")
+            lines.append(f"| {name} | not run | | | |")
             continue
         change = second["volume"]["mean"] - first["volume"]["mean"]
         error = math.hypot(second["volume"]["error"], first["volume"]["error"])
-        if reference_sign is None:
-            reference_sign = math.copysign(1.0, change)
-        ok = math.copysign(1.0, change) == reference_sign and abs(change) > 2 * error
-        lines.append(f"| {name} | {change:+.2f} ± {error:.2f} | {mark(ok)} |")
+        if reference is None:
+            reference = (change, error)
+        ok = math.copysign(1.0, change) == math.copysign(1.0, reference[0])
+        ok = ok and abs(change) > 2 * error
+        gap, combined = change - reference[0], math.hypot(error, reference[1])
+        lines.append(
+            f"| {name} | {change:+.2f} ± {error:.2f} | {mark(ok)} | {gap:+.2f} ± "
+            f"{combined:.2f} | {mark(abs(gap) <= reference[1])}; "
+            f"{mark(abs(gap) <= 2 * combined)} |"
+        )
     return lines + [""]
 
 
