@@ -116,32 +116,38 @@ def validate(
     :raises ValidationInputError: for unusable input, before anything is written.
     """
     _check_report_dir(report_dir)
-    inputs = prepare(
-        model,
-        start,
-        reference,
-        reference_trajectory,
-        device,
-        ValidationSettings(
-            model=str(model),
-            start=str(start),
-            reference=str(reference_trajectory or reference),
-            reference_kind="trajectory" if reference_trajectory else "calculator",
-            temperature_K=float(temperature_K),
-            ensemble=ensemble,
-            time_ps=float(time_ps),
-            stride_fs=float("nan"),
-            thermostat=thermostat,
-            time_constant_fs=float(time_constant_fs),
-            reference_timestep_fs=float(reference_timestep_fs),
-            equilibration_ps=float(equilibration_ps),
-            discard_fraction=DISCARD_FRACTION,
-            stride_pairs=int(stride_pairs),
-            seed=seed,
-            bare_nve=bool(bare_nve),
-        ),
+    settings = ValidationSettings(
+        model=str(model),
+        start=str(start),
+        reference=str(reference_trajectory or reference),
+        reference_kind="trajectory" if reference_trajectory else "calculator",
+        temperature_K=float(temperature_K),
+        ensemble=ensemble,
+        time_ps=float(time_ps),
+        stride_fs=float("nan"),
+        thermostat=thermostat,
+        time_constant_fs=float(time_constant_fs),
+        reference_timestep_fs=float(reference_timestep_fs),
+        equilibration_ps=float(equilibration_ps),
+        discard_fraction=DISCARD_FRACTION,
+        stride_pairs=int(stride_pairs),
+        seed=seed,
+        bare_nve=bool(bare_nve),
     )
-    tolerances = tolerances or Tolerances()
+    inputs = prepare(model, start, reference, reference_trajectory, device, settings)
+    return run_validation(inputs, tolerances or Tolerances(), report_dir, device, quiet)
+
+
+def run_validation(
+    inputs: Inputs,
+    tolerances: Tolerances,
+    report_dir: Any,
+    device: Optional[str],
+    quiet: bool,
+) -> ValidationResult:
+    """Simulate, compare, write the report of and print a validation whose
+    inputs :func:`prepare` checked (see :func:`validate`)."""
+    seed = inputs.settings.seed
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
     simulated = simulate(inputs, streams, device)
     result = assess(
