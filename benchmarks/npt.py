@@ -88,8 +88,8 @@ class Settings:
     extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [101, 102, 103])
     """Seeds of the independent repeats of each FlashMD NpT run (``seeds``
     stage): their spread checks the block errors."""
-    seed_temperatures: List[int] = dataclasses.field(default_factory=lambda: [600])
-    """Temperatures of the repeats (600 K: where single runs disagreed most)."""
+    seed_temperatures: List[int] = dataclasses.field(default_factory=lambda: [300, 600])
+    """Temperatures of the repeats."""
     ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
     ipi_extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [201, 202])
     """Seeds of the repeats of the i-PI NpT runs, at ``seed_temperatures``."""
