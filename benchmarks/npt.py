@@ -91,6 +91,9 @@ class Settings:
     seed_temperatures: List[int] = dataclasses.field(default_factory=lambda: [300, 600])
     """Temperatures of the repeats."""
     ipi_strides: List[int] = dataclasses.field(default_factory=lambda: [16])
+    reference_extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [301])
+    """Seeds of repeats of the reference run (``reference-seed{seed}.npz``), at
+    ``seed_temperatures``: the FlashMD runs are compared with their pool."""
     ipi_extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [201, 202])
     """Seeds of the repeats of the i-PI NpT runs, at ``seed_temperatures``."""
     validation_ps: float = 10.0
@@ -135,7 +138,8 @@ def stage_reference(work: Path, cfg: Settings) -> None:
     """Per temperature: Langevin NVT then EMT NpT equilibration (``start.extxyz``)
     and the training trajectory (barostat alone, seed 1); then, per temperature,
     the reference run (barostat and Langevin, seed 3 + T/100, a record every 4
-    fs). The training data come first, so that training can start meanwhile."""
+    fs) and its repeats (``reference_extra_seeds``). The training data come
+    first, so that training can start meanwhile."""
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
         directory.mkdir(parents=True, exist_ok=True)
@@ -167,11 +171,16 @@ def stage_reference(work: Path, cfg: Settings) -> None:
             fidelity.record_wall(directory, "train_trajectory", record.wall_s)
     for temperature in TEMPERATURES:
         directory = work / f"T{temperature}"
-        reference = directory / "reference.npz"
-        if not reference.exists():
-            LOG.info(f"{temperature} K: EMT NpT reference, {cfg.run_fs} fs")
+        seeds = [(None, 3 + temperature // 100)]
+        if temperature in cfg.seed_temperatures:
+            seeds += [(seed, seed) for seed in cfg.reference_extra_seeds]
+        for label, seed in seeds:
+            name = "reference" + (f"-seed{label}" if label else "")
+            reference = directory / f"{name}.npz"
+            if reference.exists():
+                continue
+            LOG.info(f"{temperature} K: EMT NpT {name}, {cfg.run_fs} fs")
             begin = ase.io.read(directory / "start.extxyz")
-            seed = 3 + temperature // 100
             record = dyn.emt_npt(
                 begin, cfg.barostat, temperature, cfg.run_fs, 4, seed, every=4
             )

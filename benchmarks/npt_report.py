@@ -55,9 +55,18 @@ def run_row(name: str, stats: Dict, reference: Dict, temperature: float) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def reference_of(runs: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """What FlashMD runs are compared with: the pooled reference runs when there
+    are several, else the reference run."""
+    pooled_names = [k for k in runs if k.startswith("EMT reference") and "pooled" in k]
+    if pooled_names:
+        return runs[pooled_names[0]]
+    return runs.get("EMT reference (1 fs)")
+
+
 def volume_table(runs: Dict[str, Dict], temperature: float) -> List[str]:
     """The table of one temperature's runs (the reference's row first)."""
-    reference = runs.get("EMT reference (1 fs)")
+    reference = reference_of(runs)
     lines = [
         f"### {temperature} K",
         "",
@@ -88,16 +97,15 @@ def expansion_lines(by_temperature: Dict[int, Dict[str, Any]]) -> List[str]:
         "combined errors |",
         "|---|---|---|---|---|",
     ]
-    reference = None
+    reference = _change(
+        reference_of(by_temperature[low]), reference_of(by_temperature[high])
+    )
     for name in by_temperature[low]:
         first, second = by_temperature[low][name], by_temperature[high].get(name)
-        if first is None or second is None:
+        if first is None or second is None or reference is None:
             lines.append(f"| {name} | not run | | | |")
             continue
-        change = second["volume"]["mean"] - first["volume"]["mean"]
-        error = math.hypot(second["volume"]["error"], first["volume"]["error"])
-        if reference is None:
-            reference = (change, error)
+        change, error = _change(first, second)
         ok = math.copysign(1.0, change) == math.copysign(1.0, reference[0])
         ok = ok and abs(change) > 2 * error
         gap, combined = change - reference[0], math.hypot(error, reference[1])
@@ -107,6 +115,15 @@ def expansion_lines(by_temperature: Dict[int, Dict[str, Any]]) -> List[str]:
             f"{mark(abs(gap) <= 2 * combined)} |"
         )
     return lines + [""]
+
+
+def _change(low: Optional[Dict], high: Optional[Dict]) -> Optional[tuple]:
+    """Volume change between two runs' statistics and its error (``None`` if one
+    is missing)."""
+    if low is None or high is None:
+        return None
+    change = high["volume"]["mean"] - low["volume"]["mean"]
+    return change, math.hypot(high["volume"]["error"], low["volume"]["error"])
 
 
 def cost_lines(work: Path) -> List[str]:
@@ -137,9 +154,9 @@ def collect(work: Path, cfg: Any, temperature: int) -> Dict[str, Any]:
     """Statistics of every run at one temperature, by name (``None``: not run),
     with the runs of several seeds also pooled."""
     directory = work / f"T{temperature}"
-    runs: Dict[str, Any] = {
-        "EMT reference (1 fs)": load(directory / "reference.npz", cfg.discard_fs)
-    }
+    runs: Dict[str, Any] = {}
+    seeds = getattr(cfg, "reference_extra_seeds", [])
+    _add_seeds(runs, directory, "reference", "EMT reference (1 fs)", seeds, cfg)
     for stride in cfg.strides:
         name = f"FlashMD ASE NpT {stride} fs"
         seeds = getattr(cfg, "extra_seeds", [])
