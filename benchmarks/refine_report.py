@@ -30,7 +30,8 @@ REPORTS = {
     "control": ("control/report", "nve-control"),
     "nve-refined": (None, "refine-nve/final-report"),
 }
-"""Per model, its NVT and NVE report directories within a system's work."""
+"""Per model, its NVT and NVE report directories within a system's work (an
+unfinished NVE refine: its last finished round's report)."""
 
 
 def read_summary(directory: Path) -> Optional[Dict[str, Any]]:
@@ -107,13 +108,22 @@ def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
     return result
 
 
+def _finished(report: Path) -> Path:
+    """``report``, or for a refine's ``final-report`` not yet written, the report
+    of its last finished round (the one with a ``round.json``)."""
+    if report.exists() or report.name != "final-report":
+        return report
+    rounds = sorted(report.parent.glob("round-*/round.json"))
+    return rounds[-1].parent / "report" if rounds else report
+
+
 def system_verdicts(work: Path) -> Dict[str, Any]:
     """Every model's figures, and the targets, of one system's work directory."""
     state = json.loads((work / "refine" / "refine.json").read_text())
     models: Dict[str, Any] = {}
     for name in MODELS:
         nvt, nve = (
-            None if path is None else read_summary(work / path)
+            None if path is None else read_summary(_finished(work / path))
             for path in REPORTS[name]
         )
         models[name] = {
@@ -159,9 +169,22 @@ def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:
             f"one: {_yes(result['validate_passes_refined_model'])}; temperatures "
             f"within 3%: {_yes(result['temperature_met'])}; RDFs within 1.5x noise: "
             f"{_yes(result['rdf_met'])}; NVE elements within 3% of each other: "
-            f"{_yes(result['nve_equipartition_met'])}"
+            f"{_yes(result['nve_equipartition_met'])}" + _after_nve_refine(result)
         )
     return "\n".join(lines) + "\n"
+
+
+def _after_nve_refine(result: Dict[str, Any]) -> str:
+    """What ``refine --ensemble nve`` made of the NVE target, if it was run."""
+    nve = result["models"]["nve-refined"]["nve"]
+    if nve is None:
+        return ""
+    spread = 100 * nve["nve_rescaled_element_spread"]
+    return (
+        f"; after `refine --ensemble nve`: {_yes(nve['equipartition_met'])} "
+        f"({spread:.1f}%; its validation "
+        + ("passed)" if nve["passed"] else f"failed {len(nve['failed'])} checks)")
+    )
 
 
 def _row(system: str, name: str, figures: Dict[str, Any]) -> str:
