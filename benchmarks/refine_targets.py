@@ -162,15 +162,8 @@ def run_case(
     work.mkdir(parents=True, exist_ok=True)
     reference_data(case, work, cfg)
     options = options_file(work, cfg)
-    refine(
-        options,
-        work / "start.extxyz",
-        "emt",
-        case.temperature_K,
-        rounds=rounds,
-        directory=work / "refine",
-        time_ps=cfg.time_ps,
-    )
+    same = (options, work / "start.extxyz", "emt", case.temperature_K)
+    refine(*same, rounds=rounds, directory=work / "refine", time_ps=cfg.time_ps)
     control_model = control(work)
     models = {
         "nve-round-00": work / "refine" / "round-00" / "model.pt",
@@ -184,10 +177,7 @@ def run_case(
         validation(control_model, work, case, cfg, work / "control" / "report", "nvt")
     if nve_refine:
         refine(
-            options,
-            work / "start.extxyz",
-            "emt",
-            case.temperature_K,
+            *same,
             rounds=rounds,
             directory=work / "refine-nve",
             checkpoint=work / "refine" / "final.ckpt",

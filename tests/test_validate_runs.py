@@ -155,20 +155,23 @@ def test_undertrained_model_fails(exact_nvt, undertrained, tmp_path, capsys):
     assert not (report / "reference.extxyz").exists()  # read, not written again
 
 
-def test_exact_stride_passes_nve():
-    """NVE: the bare stand-in drifts like the reference, the rescaled one not at
-    all, and both pass."""
-    result = validate(
+def exact_nve(**changes: Any) -> Any:
+    """The exact stand-in validated in NVE for 0.6 ps against EMT."""
+    options = dict(ensemble="nve", time_ps=0.6, seed=4, quiet=True, **OPTIONS)
+    options.update(changes)
+    return validate(
         verlet_stride_model(STRIDE_FS, SUBSTEPS),
         aluminium(),
         TEMPERATURE,
-        "emt",
-        ensemble="nve",
-        time_ps=0.6,
-        seed=4,
-        quiet=True,
-        **OPTIONS,
+        options.pop("reference", "emt"),
+        **options,
     )
+
+
+def test_exact_stride_passes_nve():
+    """NVE: the bare stand-in drifts like the reference, the rescaled one not at
+    all, and both pass."""
+    result = exact_nve()
     assert result.passed, [c.name for c in result.failures]
     drifts = {c.run: c for c in result.checks if c.quantity == "energy_drift"}
     assert set(drifts) == {"nve", "nve_rescaled"}
@@ -180,32 +183,15 @@ def test_exact_stride_passes_nve():
 def test_nve_without_the_bare_run(exact_nvt):
     """``bare_nve=False``: only the run with energy rescaling is made and judged;
     with a reference trajectory (no calculator to rescale with) it is refused."""
-    result = validate(
-        verlet_stride_model(STRIDE_FS, SUBSTEPS),
-        aluminium(),
-        TEMPERATURE,
-        "emt",
-        ensemble="nve",
-        bare_nve=False,
-        time_ps=0.6,
-        seed=4,
-        quiet=True,
-        **OPTIONS,
-    )
+    result = exact_nve(bare_nve=False)
     assert result.passed, [c.name for c in result.failures]
     assert {c.run for c in result.checks} == {"nve_rescaled"}
     assert result.settings.bare_nve is False
     with pytest.raises(ValidationInputError, match="bare_nve"):
-        validate(
-            verlet_stride_model(STRIDE_FS, SUBSTEPS),
-            aluminium(),
-            TEMPERATURE,
-            reference_trajectory=exact_nvt[1] / "reference.extxyz",
-            ensemble="nve",
+        exact_nve(
             bare_nve=False,
-            time_ps=0.6,
-            quiet=True,
-            **OPTIONS,
+            reference=None,
+            reference_trajectory=exact_nvt[1] / "reference.extxyz",
         )
 
 
