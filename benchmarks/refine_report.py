@@ -48,15 +48,6 @@ def _ratio(value: Any, reference: Any) -> float:
     return float(value) / float(reference)
 
 
-def element_temperatures(summary: Dict[str, Any], run: str) -> Dict[str, float]:
-    """Mean temperature (K) of each element in ``run`` of a report."""
-    return {
-        check["subject"]: check["value"]
-        for check in summary["checks"]
-        if check["quantity"] == "temperature_mean" and check["run"] == run
-    }
-
-
 def nvt_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
     """Temperatures against the thermostat and RDFs against their noise floors."""
     temperatures = {
@@ -90,17 +81,17 @@ def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
         "failed": list(summary.get("failed", [])),
         "checks": len(summary["checks"]),
     }
-    for run in ("nve_rescaled",):
-        temperatures = element_temperatures(summary, run)
-        result[f"{run}_temperatures"] = temperatures
-        result[f"{run}_element_spread"] = element_spread(
-            {k: math.nan if v is None else v for k, v in temperatures.items()}
-        )
-    reference = {
-        check["subject"]: check["reference"]
+    rescaled = [
+        check
         for check in summary["checks"]
         if check["quantity"] == "temperature_mean" and check["run"] == "nve_rescaled"
-    }
+    ]
+    ours = {check["subject"]: check["value"] for check in rescaled}
+    reference = {check["subject"]: check["reference"] for check in rescaled}
+    result["nve_rescaled_temperatures"] = ours
+    result["nve_rescaled_element_spread"] = element_spread(
+        {k: math.nan if v is None else v for k, v in ours.items()}
+    )
     result["reference_temperatures"] = reference
     result["reference_element_spread"] = element_spread(reference)
     spread = result["nve_rescaled_element_spread"]

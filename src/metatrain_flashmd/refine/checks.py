@@ -15,7 +15,7 @@ from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
 from metatrain_flashmd.validation.inputs import read_start
-from metatrain_flashmd.validation.workflow import MIN_STRIDES
+from metatrain_flashmd.validation.workflow import ENSEMBLES, MIN_STRIDES
 
 
 LOG = logging.getLogger(__name__)
@@ -84,12 +84,8 @@ def check_inputs(
     return Inputs(loaded, atoms, start_name, calculator, name, frames)
 
 
-ENSEMBLES = ("nvt", "nve")
-"""The ensembles a refine validates in."""
-
-
 def check_ensemble(ensemble: str) -> str:
-    """``ensemble``, if refine can validate in it.
+    """``ensemble``, if refine can validate in it (those of ``validate``).
 
     :raises RefineInputError: naming ``--ensemble`` otherwise.
     """

@@ -157,16 +157,17 @@ class Comparison:
         reference_spread = element_spread({k: v["mean"] for k, v in theirs.items()})
         error = math.hypot(*sorted(v["error"] for v in theirs.values())[-2:])
         mean = float(np.mean([v["mean"] for v in theirs.values()]))
+        spread = element_spread(ours)
         hottest = max(ours, key=lambda k: np.nan_to_num(ours[k], nan=-math.inf))
         coldest = min(ours, key=lambda k: np.nan_to_num(ours[k], nan=math.inf))
         return self.check(
             "equipartition between elements",
             "equipartition",
             "all",
-            value=element_spread(ours),
+            value=spread,
             reference=reference_spread,
             unit="(max - min) / mean",
-            deviation=element_spread(ours),
+            deviation=spread,
             noise_floor=max(reference_spread, error / mean),
             tolerance=self.tolerances.temperature,
             factor=self.tolerances.temperature_noise_factor,
