@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 from ase.calculators.emt import EMT
 from ase.md.velocitydistribution import thermalize_momenta
+from test_validate_runs import compared
 
-from metatrain_flashmd.validation import Tolerances
-from metatrain_flashmd.validation.compare import (
-    compare_run,
-    element_spread,
-    reference_figures,
-)
-from metatrain_flashmd.validation.figures import run_figures
+from metatrain_flashmd.validation.compare import element_spread
 from metatrain_flashmd.validation.reference import at_rest, run_reference
 
 
@@ -39,14 +34,7 @@ def reference():
 
 def nve_checks(reference, run):
     """The checks of trajectory ``run`` against ``reference``, as in NVE."""
-    tolerances = Tolerances()
-    return compare_run(
-        reference_figures(reference, tolerances),
-        run_figures(run, tolerances.vacf_max_lag_fs),
-        "nve_rescaled",
-        tolerances,
-        None,
-    )
+    return compared(reference, run, "nve_rescaled", None)
 
 
 def checks_of(reference, run):

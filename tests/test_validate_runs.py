@@ -201,15 +201,18 @@ def reference_trajectory(directory: Path) -> Any:
     return trajectory_from_atoms(frames, momentum_fixed=True).without_start(0.1)
 
 
-def compared(reference: Any, run: Any) -> List[Any]:
-    """The NVT checks of trajectory ``run`` against trajectory ``reference``."""
+def compared(
+    reference: Any, run: Any, run_name: str = "nvt", target_K: Any = TEMPERATURE
+) -> List[Any]:
+    """The checks of trajectory ``run`` against trajectory ``reference``: NVT at
+    ``target_K``, or (``target_K=None``) NVE, judged against the reference."""
     tolerances = Tolerances()
     return compare_run(
         reference_figures(reference, tolerances),
         run_figures(run, tolerances.vacf_max_lag_fs),
-        "nvt",
+        run_name,
         tolerances,
-        TEMPERATURE,
+        target_K,
     )
 
 
