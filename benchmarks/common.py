@@ -11,8 +11,9 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 
 HERE = Path(__file__).resolve().parent
@@ -98,3 +99,16 @@ def machine() -> Dict[str, Any]:
         "metatomic-torch": metatomic.torch.__version__,
         "python": platform.python_version(),
     }
+
+
+def cpu_timed(function: Callable, spent: Dict[str, float], key: str) -> Callable:
+    """``function``, adding the CPU seconds of each call to ``spent[key]``."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[key] += time.process_time() - start
+
+    return wrapped

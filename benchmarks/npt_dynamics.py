@@ -12,7 +12,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import ase
 import ase.io
@@ -21,6 +21,7 @@ import numpy as np
 from ase.calculators.emt import EMT
 from ase.md.md import MolecularDynamics
 from ase.md.verlet import VelocityVerlet
+from common import cpu_timed
 
 from metatrain_flashmd.ase import Langevin, LangevinNPT
 from metatrain_flashmd.ase.barostat import BarostatError, StochasticCellRescaling
@@ -289,32 +290,78 @@ def summary(record: Record, discard_fs: float) -> Dict[str, Dict[str, float]]:
     return result
 
 
+TIMING_ROUNDS = 9
+"""Alternating rounds of :func:`time_strides`."""
+TIMING_STRIDES = 20
+"""Strides (and stress calls) per round."""
+
+
 def time_strides(
     model: Path, start: ase.Atoms, barostat: Barostat, temperature_K: float
-) -> Dict[str, float]:
+) -> Dict[str, Any]:
     """CPU time (s) of this process for one FlashMD stride in NVT and in NpT (EMT
-    stress) and for one EMT stress call after a change of the cell (what a
-    barostat step pays: a new neighbour list), measured alternately in 5 rounds of
-    10 after 3 warm-up strides; the medians of the rounds. CPU time rather than
-    wall time: on a loaded machine the latter measures the other processes (run
-    with one thread)."""
+    stress), and for one EMT stress call after a change of the cell (what a
+    barostat step pays: a new neighbour list) made between the NVT strides, as in
+    a step (back to back, the call is 0.5-1 ms cheaper: warm caches). Measured
+    alternately in :data:`TIMING_ROUNDS` rounds of :data:`TIMING_STRIDES` after 3
+    warm-up strides (medians of the rounds); and ``barostat``: within the NpT
+    steps, their time minus that of the model's strides, the thermostat's
+    half-steps and the calculator's stress calls (ASE's state checks included),
+    i.e. the barostat's own arithmetic, measured in the same steps. CPU time
+    rather than wall time: on a loaded machine the latter measures the other
+    processes (run with one thread)."""
     systems = []
     for pressure in (None, barostat):
         dynamics = flashmd_dynamics(model, start, pressure, temperature_K, 0)
         dynamics.run(3)
         systems.append(dynamics)
+    parts = _timed_parts(systems[1])
+    stress_time = _stress_between_strides(systems[0], start)
+    rounds: Dict[str, List[float]] = {"nvt": [], "npt": [], "stress": []}
+    for _ in range(TIMING_ROUNDS):
+        for name, dynamics in zip(("nvt", "npt"), systems):
+            stress_time[0] = 0.0
+            begin = time.process_time()
+            dynamics.run(TIMING_STRIDES)
+            elapsed = time.process_time() - begin - stress_time[0]
+            rounds[name].append(elapsed / TIMING_STRIDES)
+            if name == "nvt":
+                rounds["stress"].append(stress_time[0] / TIMING_STRIDES)
+    steps = TIMING_ROUNDS * TIMING_STRIDES
+    result: Dict[str, Any] = {
+        name: float(np.median(values)) for name, values in rounds.items()
+    }
+    npt_total = TIMING_STRIDES * sum(rounds["npt"])
+    result["barostat"] = (npt_total - sum(parts.values())) / steps
+    result["npt_parts"] = {name: value / steps for name, value in parts.items()}
+    return result
+
+
+def _stress_between_strides(dynamics: MolecularDynamics, start: ase.Atoms) -> list:
+    """Attach to ``dynamics`` an EMT stress call on a copy of ``start`` whose cell
+    changes by 1e-6 each time; the returned one-element list accumulates the
+    calls' CPU time (s)."""
     stressed = start.copy()
     stressed.calc = EMT()
-    rounds: Dict[str, List[float]] = {"nvt": [], "npt": [], "stress": []}
-    for _ in range(5):
-        for name, dynamics in zip(("nvt", "npt"), systems):
-            begin = time.process_time()
-            dynamics.run(10)
-            rounds[name].append((time.process_time() - begin) / 10)
+    elapsed = [0.0]
+
+    def stress_call() -> None:
+        factor = 1.0 + 1e-6 * (-1) ** int(dynamics.nsteps)
+        stressed.set_cell(stressed.cell.array * factor, scale_atoms=True)
         begin = time.process_time()
-        for call in range(10):
-            factor = 1.0 + 1e-6 * (-1) ** call
-            stressed.set_cell(stressed.cell.array * factor, scale_atoms=True)
-            stressed.get_stress()
-        rounds["stress"].append((time.process_time() - begin) / 10)
-    return {name: float(np.median(values)) for name, values in rounds.items()}
+        stressed.get_stress()
+        elapsed[0] += time.process_time() - begin
+
+    dynamics.attach(stress_call, interval=1)
+    return elapsed
+
+
+def _timed_parts(dynamics: MolecularDynamics) -> Dict[str, float]:
+    """Wrap the stride, the thermostat and the calculator's ``get_property`` of
+    ``dynamics`` so that each adds its CPU time (s) to the returned dict."""
+    parts = {"stride": 0.0, "thermostat": 0.0, "stress": 0.0}
+    dynamics.stride = cpu_timed(dynamics.stride, parts, "stride")
+    dynamics.thermostat = cpu_timed(dynamics.thermostat, parts, "thermostat")
+    calculator = dynamics.atoms.calc
+    calculator.get_property = cpu_timed(calculator.get_property, parts, "stress")
+    return parts

@@ -5,15 +5,15 @@ Per system: the one-epoch model (refine's round 0), the refined model
 (``final.pt``) and the control (round 0 fine-tuned for as many optimizer steps
 as refine spent, on the original pairs only), each validated in NVT (refine's own
 validation) and in NVE (``--ensemble nve``: FlashMD without and with energy
-rescaling against EMT NVE from the same start); and, where it was run, the
-refined model refined again with ``refine --ensemble nve`` (its final NVE
-report only).
+rescaling against EMT NVE from the same start); and, where they were run, the
+refined model refined again with ``refine --ensemble nve`` (its latest NVE
+report, and the NVT validation of its latest model) and that refine's control.
 """
 
 import json
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from metatrain_flashmd.validation.compare import element_spread
 
@@ -23,15 +23,17 @@ TEMPERATURE_TOLERANCE = 0.03
 other (NVE with energy rescaling)."""
 RDF_NOISE_FACTOR = 1.5
 """Every RDF within 1.5 times its noise floor."""
-MODELS = ("round0", "refined", "control", "nve-refined")
+MODELS = ("round0", "refined", "control", "nve-refined", "nve-control")
 REPORTS = {
     "round0": ("refine/round-00/report", "nve-round-00"),
     "refined": ("refine/final-report", "nve-final"),
     "control": ("control/report", "nve-control"),
-    "nve-refined": (None, "refine-nve/final-report"),
+    "nve-refined": ("nve-refine-nvt/latest", "refine-nve/final-report"),
+    "nve-control": ("control-nve/nvt-report", "control-nve/report"),
 }
 """Per model, its NVT and NVE report directories within a system's work (an
-unfinished NVE refine: its last finished round's report)."""
+unfinished NVE refine: its last finished round's report; ``latest``: the
+highest-numbered ``round-NN`` beside it)."""
 
 
 def read_summary(directory: Path) -> Optional[Dict[str, Any]]:
@@ -101,11 +103,26 @@ def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
 
 def _finished(report: Path) -> Path:
     """``report``, or for a refine's ``final-report`` not yet written, the report
-    of its last finished round (the one with a ``round.json``)."""
+    of its last finished round (the one with a ``round.json``); for ``latest``,
+    the last ``round-NN`` beside it."""
+    if report.name == "latest":
+        rounds = sorted(report.parent.glob("round-*/summary.json"))
+        return rounds[-1].parent if rounds else report
     if report.exists() or report.name != "final-report":
         return report
     rounds = sorted(report.parent.glob("round-*/round.json"))
     return rounds[-1].parent / "report" if rounds else report
+
+
+def latest_model(refined: Path) -> Tuple[int, Path]:
+    """The number of the last finished round of the refine in ``refined`` and
+    its model (``final.pt`` once the refine has stopped)."""
+    state = json.loads((refined / "refine.json").read_text())
+    number = state["rounds"][-1]["round"]
+    final = refined / "final.pt"
+    if state.get("stopped") and final.exists():
+        return number, final
+    return number, refined / f"round-{number:02d}" / "model.pt"
 
 
 def system_verdicts(work: Path) -> Dict[str, Any]:

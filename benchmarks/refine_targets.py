@@ -42,7 +42,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import ase
 import ase.io
@@ -151,20 +151,23 @@ def options_file(work: Path, cfg: Settings) -> Path:
     return options
 
 
+NVE_PARTS = ("refine", "control", "check")
+"""What ``--nve-refine`` runs: ``refine --ensemble nve`` from the refined
+model, its control, and the NVT validation of its latest model."""
+
+
 def run_case(
-    case: Case, root: Path, cfg: Settings, rounds: int, nve_refine: bool = False
+    case: Case, root: Path, cfg: Settings, rounds: int, nve_parts: Tuple[str, ...] = ()
 ) -> Dict[str, Any]:
     """Reference data, pairs, refine, control, NVE validations and verdicts of
-    one system; with ``nve_refine``, then ``refine --ensemble nve`` from the
-    refined model's checkpoint (``refine-nve/``, validations of
-    ``cfg.nve_time_ps``)."""
+    one system; then the parts of ``NVE_PARTS`` in ``nve_parts``."""
     work = root / case.name
     work.mkdir(parents=True, exist_ok=True)
     reference_data(case, work, cfg)
     options = options_file(work, cfg)
     same = (options, work / "start.extxyz", "emt", case.temperature_K)
     refine(*same, rounds=rounds, directory=work / "refine", time_ps=cfg.time_ps)
-    control_model = control(work)
+    control_model = control(work, "refine", "control")
     models = {
         "nve-round-00": work / "refine" / "round-00" / "model.pt",
         "nve-final": work / "refine" / "final.pt",
@@ -175,7 +178,7 @@ def run_case(
             validation(model, work, case, cfg, work / name, "nve")
     if control_model is not None:
         validation(control_model, work, case, cfg, work / "control" / "report", "nvt")
-    if nve_refine:
+    if "refine" in nve_parts:
         refine(
             *same,
             rounds=rounds,
@@ -184,33 +187,56 @@ def run_case(
             time_ps=cfg.nve_time_ps,
             ensemble="nve",
         )
+    nve_refine_checks(work, case, cfg, nve_parts)
     result = refine_report.system_verdicts(work)
     (work / "targets.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
-def control(work: Path) -> Optional[Path]:
-    """The control of refine: round 0's checkpoint fine-tuned with refine's
-    schedule (the same learning rate per round, and as many optimizer steps:
-    epochs scaled by the pairs refine's round trained on over the original
-    pairs), on the original pairs alone. ``control/model.pt``, or ``None`` when
-    refine stopped at round 0."""
-    rounds = json.loads((work / "refine" / "refine.json").read_text())["rounds"]
+def nve_refine_checks(
+    work: Path, case: Case, cfg: Settings, nve_parts: Tuple[str, ...]
+) -> None:
+    """The control of ``refine --ensemble nve`` (from the same checkpoint, as
+    many optimizer steps on the pairs it started with: does its NVE data help?),
+    validated in NVE (``control-nve/report``) and NVT (``control-nve/nvt-report``);
+    and the NVT validation of the NVE refine's latest model
+    (``nve-refine-nvt/round-NN``): does it still pass in NVT?"""
+    if not (work / "refine-nve" / "refine.json").exists():
+        return
+    if "control" in nve_parts:
+        model = control(work, "refine-nve", "control-nve")
+        if model is not None:
+            report = work / "control-nve"
+            validation(model, work, case, cfg, report / "report", "nve")
+            validation(model, work, case, cfg, report / "nvt-report", "nvt")
+    if "check" in nve_parts:
+        number, model = refine_report.latest_model(work / "refine-nve")
+        report = work / "nve-refine-nvt" / f"round-{number:02d}"
+        validation(model, work, case, cfg, report, "nvt")
+
+
+def control(work: Path, refined: str, name: str) -> Optional[Path]:
+    """The control of the refine in ``work/refined``: its round 0 checkpoint
+    fine-tuned with its schedule (the same learning rate per round, and as many
+    optimizer steps: epochs scaled by the pairs each round trained on over the
+    original pairs), on the original pairs alone. ``work/name/model.pt``, or
+    ``None`` when that refine stopped at round 0."""
+    rounds = json.loads((work / refined / "refine.json").read_text())["rounds"]
     if len(rounds) < 2:
         return None
     base = training.load_options(work / "options.yaml")
     original = _pair_count(training.training_files(base))
     added = 0
-    previous = work / "refine" / "round-00" / "model.ckpt"
+    previous = work / refined / "round-00" / "model.ckpt"
     for record in rounds[1:]:
         number, rules = record["round"], record["schedule"]
-        pairs = work / "refine" / f"round-{number:02d}" / "pairs" / "pairs-train.xyz"
+        pairs = work / refined / f"round-{number:02d}" / "pairs" / "pairs-train.xyz"
         added += _pair_count([str(pairs)])
         epochs = max(1, round(rules["epochs"] * (original + added) / original))
-        folder = work / "control" / f"round-{number:02d}"
+        folder = work / name / f"round-{number:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         if not (folder / "model.pt").exists():
-            LOG.info(f"control round {number}: {epochs} epochs on the original pairs")
+            LOG.info(f"{name} round {number}: {epochs} epochs on the original pairs")
             options = training.round_options(
                 base, [], previous.resolve(), epochs, rules["learning_rate"]
             )
@@ -265,8 +291,11 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--nve-refine",
-        action="store_true",
-        help="then refine the refined model with --ensemble nve",
+        nargs="?",
+        const=",".join(NVE_PARTS),
+        default="",
+        help="then refine the refined model with --ensemble nve; a comma list of "
+        f"{', '.join(NVE_PARTS)} runs only those parts (default: all)",
     )
     return parser.parse_args(argv)
 
@@ -281,13 +310,24 @@ def main(argv: List[str] = None) -> None:
     root = args.workdir / ("quick" if args.quick else "full")
     if not args.report_only:
         for name in args.only.split(","):
-            result = run_case(CASES[name], root, cfg, rounds, args.nve_refine)
+            result = run_case(
+                CASES[name], root, cfg, rounds, nve_parts(args.nve_refine)
+            )
             print(
                 f"{name}: targets "
                 + json.dumps({k: v for k, v in result.items() if k != "models"}),
                 flush=True,
             )
     write_report(root, args)
+
+
+def nve_parts(text: str) -> Tuple[str, ...]:
+    """The parts of ``--nve-refine`` (a comma list), checked."""
+    parts = tuple(part for part in text.split(",") if part)
+    unknown = sorted(set(parts) - set(NVE_PARTS))
+    if unknown:
+        raise SystemExit(f"--nve-refine: unknown part(s) {unknown}: {NVE_PARTS}")
+    return parts
 
 
 def write_report(root: Path, args: argparse.Namespace) -> None:

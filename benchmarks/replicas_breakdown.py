@@ -24,32 +24,19 @@ import json
 import os
 import statistics
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import load_average  # noqa: E402
+from common import cpu_timed, load_average  # noqa: E402
 from replicas import CASES, build_model, integrators  # noqa: E402
 
 import metatrain_flashmd.replicas.driver as driver  # noqa: E402
 from metatrain_flashmd.replicas import Replicas  # noqa: E402
 from metatrain_flashmd.replicas.atoms import predict_atoms  # noqa: E402
-
-
-def cpu_timed(function: Callable, spent: Dict[str, float], key: str) -> Callable:
-    """``function``, adding the CPU seconds of each call to ``spent[key]``."""
-
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        start = time.process_time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[key] += time.process_time() - start
-
-    return wrapped
 
 
 def run_breakdown(model: Any, case: str, steps: int) -> Dict[str, Dict[str, float]]:

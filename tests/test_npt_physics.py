@@ -2,7 +2,7 @@
 fixed-cell stride is exact and whose NpT volume distribution is known (see
 ``npt_toys.py``): the order of the effective-energy error, the volume distribution,
 the thermal expansion at strides as long as a vibration, one stress call per
-stride."""
+stride, and the stress reused only for the configuration it was computed for."""
 
 import functools
 from typing import Dict
@@ -10,6 +10,8 @@ from typing import Dict
 import ase.units
 import numpy as np
 import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
 from npt_toys import (
     einstein_model,
     exact_expanding_moments,
@@ -19,6 +21,7 @@ from npt_toys import (
 )
 
 from metatrain_flashmd.ase import BussiNPT, LangevinNPT
+from metatrain_flashmd.ase.barostat import StressCache
 from metatrain_flashmd.observables.temperature import temperature
 
 
@@ -137,3 +140,32 @@ def test_one_stress_call_and_one_model_call_per_stride_and_no_forces():
     assert calculator.calls - calls_before == 7
     assert set(requested) == {"stress"}
     assert dynamics.toy.evaluations == 7
+
+
+def test_the_stress_is_reused_only_for_the_same_configuration():
+    class CountingEMT(EMT):
+        calls = 0
+
+        def calculate(self, *args, **kwargs):
+            CountingEMT.calls += 1
+            super().calculate(*args, **kwargs)
+
+    atoms = bulk("Cu", cubic=True).repeat(2)
+    atoms.rattle(0.05, seed=0)
+    atoms.calc = CountingEMT()
+    cache = StressCache()
+    first = cache.stress(atoms)
+    atoms.set_momenta(np.ones((len(atoms), 3)))  # what a thermostat changes
+    assert cache.stress(atoms) is first and CountingEMT.calls == 1
+    changes = [
+        lambda: atoms.positions.__setitem__((0, 0), atoms.positions[0, 0] + 0.01),
+        lambda: atoms.set_cell(atoms.cell.array * 1.001, scale_atoms=True),
+        lambda: setattr(atoms, "calc", CountingEMT()),
+    ]
+    for number, change in enumerate(changes, start=2):
+        change()
+        stress = cache.stress(atoms)
+        assert CountingEMT.calls == number
+        expected = atoms.get_stress(voigt=False, include_ideal_gas=False)
+        np.testing.assert_allclose(stress, expected)
+        assert not np.allclose(stress, first)

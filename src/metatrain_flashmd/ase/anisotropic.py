@@ -95,10 +95,10 @@ class AnisotropicCellRescaling(StochasticCellRescaling):
     def forces(self, atoms: ase.Atoms) -> np.ndarray:
         """:math:`F_a` (3,), eV, at the current state (one stress call unless
         cached)."""
-        drift, _ = self.drift_and_internal(atoms)
-        relative = atoms.get_momenta() - drift
-        kinetic = 0.5 * np.sum(relative**2 / atoms.get_masses()[:, None], axis=0)
-        stress = atoms.get_stress(voigt=False, include_ideal_gas=False)
+        momenta, masses = atoms.get_momenta(), atoms.get_masses()
+        relative = momenta - self.drift(momenta, masses)
+        kinetic = 0.5 * np.sum(relative**2 / masses[:, None], axis=0)
+        stress = self.stress_cache.stress(atoms)
         volume = atoms.get_volume()
         pressures = 2.0 * kinetic / volume - np.diag(stress)
         return volume * (pressures - self.pressure) + (1.0 + self.dof_correction) * (

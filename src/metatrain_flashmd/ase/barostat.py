@@ -141,12 +141,13 @@ def check_npt_system(atoms: ase.Atoms, cell: str) -> None:
         )
 
 
-def virial_pressure(atoms: ase.Atoms) -> float:
-    """The pressure of the potential energy alone, :math:`-\\mathrm{tr}\\,\\sigma /
-    3`, eV/A^3, from one stress call of ``atoms.calc`` (cached by ASE until the
-    positions or the cell change).
+def potential_stress(atoms: ase.Atoms) -> np.ndarray:
+    """The stress (3, 3) of ``atoms.calc``, eV/A^3 (ASE's sign: positive in
+    tension), without the ideal-gas term: one stress call (cached by ASE until
+    the positions or the cell change).
 
-    :raises BarostatError: if the calculator gives no stress.
+    :raises BarostatError: if the calculator gives no stress or a stress that is
+        not finite.
     """
     try:
         stress = atoms.get_stress(voigt=False, include_ideal_gas=False)
@@ -156,10 +157,49 @@ def virial_pressure(atoms: ase.Atoms) -> float:
             f"which constant pressure needs ({error or 'not implemented'}): use a "
             "calculator with stress (EMT, a metatomic energy model, ...)"
         ) from None
-    pressure = -float(np.trace(stress)) / 3.0
-    if not math.isfinite(pressure):
+    if not np.isfinite(stress).all():
         raise BarostatError(f"the calculator's stress is not finite: {stress}")
-    return pressure
+    return stress
+
+
+def virial_pressure(atoms: ase.Atoms) -> float:
+    """The pressure of the potential energy alone, :math:`-\\mathrm{tr}\\,\\sigma /
+    3`, eV/A^3, from :func:`potential_stress`."""
+    return -float(np.trace(potential_stress(atoms))) / 3.0
+
+
+class StressCache:
+    """The calculator's stress of the last configuration asked for, reused while
+    the calculator, atomic numbers, positions and cell are exactly those of that
+    call. A barostat step asks twice for the stress of the same configuration
+    (at the end of a step and at the start of the next, with only the
+    thermostat's momentum update between them); this makes the second request
+    cost an array comparison instead of ASE's full state check."""
+
+    def __init__(self) -> None:
+        self._key: Tuple[Any, ...] = ()
+        self._stress = np.zeros((3, 3))
+
+    def stress(self, atoms: ase.Atoms) -> np.ndarray:
+        """:func:`potential_stress` of ``atoms``, eV/A^3, computed only when the
+        configuration differs from the last call's."""
+        key = self._key
+        if (
+            key
+            and key[0] is atoms.calc
+            and np.array_equal(key[1], atoms.positions)
+            and np.array_equal(key[2], atoms.cell.array)
+            and np.array_equal(key[3], atoms.numbers)
+        ):
+            return self._stress
+        self._stress = potential_stress(atoms)
+        self._key = (
+            atoms.calc,
+            atoms.positions.copy(),
+            atoms.cell.array.copy(),
+            atoms.numbers.copy(),
+        )
+        return self._stress
 
 
 class StochasticCellRescaling:
@@ -206,6 +246,7 @@ class StochasticCellRescaling:
         """:math:`E_\\mathrm{baro}`, eV: add it to :math:`K + U + P_0 V` and the
         thermostat's bath energy for the effective energy."""
         self._pending: Dict[str, float] = {}
+        self.stress_cache = StressCache()
 
     @property
     def kt(self) -> float:
@@ -228,29 +269,35 @@ class StochasticCellRescaling:
             "cell": "isotropic",
         }
 
+    def drift(self, momenta: np.ndarray, masses: np.ndarray) -> np.ndarray:
+        """The momenta (N, 3) that the scaling keeps: each atom's share of the
+        total momentum with ``remove_drift``, zero otherwise."""
+        if not self.remove_drift:
+            return np.zeros_like(momenta)
+        return masses[:, None] * (momenta.sum(axis=0) / masses.sum())
+
     def drift_and_internal(self, atoms: ase.Atoms) -> Tuple[np.ndarray, float]:
         """The momenta that the scaling keeps (centre-of-mass part, or zero) and the
         kinetic energy of the rest, eV."""
-        momenta = atoms.get_momenta()
-        masses = atoms.get_masses()[:, None]
-        drift = np.zeros_like(momenta)
-        if self.remove_drift:
-            drift = masses * (momenta.sum(axis=0) / masses.sum())
-        kinetic = float(kinetic_energies(momenta - drift, masses[:, 0]).sum())
+        momenta, masses = atoms.get_momenta(), atoms.get_masses()
+        drift = self.drift(momenta, masses)
+        kinetic = float(kinetic_energies(momenta - drift, masses).sum())
         return drift, kinetic
 
-    def internal_pressure(self, atoms: ase.Atoms) -> float:
+    def internal_pressure(self, atoms: ase.Atoms, volume: float = 0.0) -> float:
         """:math:`P_\\mathrm{int}`, eV/A^3: the kinetic term of the scaled momenta
-        plus the calculator's (one stress call unless cached)."""
+        plus the calculator's (one stress call per configuration, see
+        :class:`StressCache`); ``volume`` (A^3) is the cell's when given."""
         _, kinetic = self.drift_and_internal(atoms)
-        volume = atoms.get_volume()
-        return 2.0 * kinetic / (3.0 * volume) + virial_pressure(atoms)
+        volume = volume or atoms.get_volume()
+        virial = -float(np.trace(self.stress_cache.stress(atoms))) / 3.0
+        return 2.0 * kinetic / (3.0 * volume) + virial
 
-    def force(self, atoms: ase.Atoms) -> float:
-        """:math:`F_\\lambda`, eV/A^(3/2), at the current state."""
-        volume = atoms.get_volume()
+    def force(self, atoms: ase.Atoms, volume: float) -> float:
+        """:math:`F_\\lambda`, eV/A^(3/2), at the current state, whose cell
+        volume is ``volume`` (A^3)."""
         lam = math.sqrt(volume)
-        drive = self.internal_pressure(atoms) - self.pressure
+        drive = self.internal_pressure(atoms, volume) - self.pressure
         drive += self.dof_correction * self.kt / volume
         return 2.0 * lam * drive + self.kt / lam
 
@@ -265,7 +312,7 @@ class StochasticCellRescaling:
             raise RuntimeError("a cell move is already pending: call finish() first")
         volume = atoms.get_volume()
         lam = math.sqrt(volume)
-        force = self.force(atoms)
+        force = self.force(atoms, volume)
         diffusion = self.diffusion()
         step = diffusion * duration * force / self.kt
         step += math.sqrt(2.0 * diffusion * duration) * self.normal()
@@ -294,8 +341,8 @@ class StochasticCellRescaling:
         the centre of mass with ``remove_drift``) by its inverse; constraints are
         not applied (FixCom would move the atoms back). ``factor`` is a number, or
         one per Cartesian axis (3,)."""
-        drift, _ = self.drift_and_internal(atoms)
         momenta = atoms.get_momenta()
+        drift = self.drift(momenta, atoms.get_masses())
         atoms.set_cell(atoms.cell.array * factor, scale_atoms=False)
         atoms.set_positions(atoms.positions * factor, apply_constraint=False)
         atoms.set_momenta(drift + (momenta - drift) / factor, apply_constraint=False)
@@ -307,7 +354,7 @@ class StochasticCellRescaling:
             raise RuntimeError("no pending cell move: call draw() first")
         state, self._pending = self._pending, {}
         volume = atoms.get_volume()
-        force = self.force(atoms)
+        force = self.force(atoms, volume)
         kt = self.kt
         log_lam = 0.5 * math.log(volume / state["volume"])
         change = -kt * log_lam - self.dof_correction * kt * 2.0 * log_lam

@@ -34,7 +34,6 @@ from metatrain_flashmd.ase.barostat import (
     BarostatError,
     StochasticCellRescaling,
     check_npt_system,
-    virial_pressure,
 )
 from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
 from metatrain_flashmd.ase.bussi import Bussi
@@ -108,7 +107,7 @@ class IsobaricDynamics(FlashMDDynamics):
             self.barostat = AnisotropicCellRescaling(*settings, volume=volume)
         else:
             self.barostat = StochasticCellRescaling(*settings)
-        virial_pressure(atoms)  # the first stress call: refuses a calculator without
+        self.barostat.stress_cache.stress(atoms)  # refuses one without stress
 
     @property
     def barostat_energy(self) -> float:
