@@ -255,7 +255,8 @@ def validation(
     model: Path, work: Path, case: Case, cfg: Settings, report: Path, ensemble: str
 ) -> None:
     """``validate`` as refine runs it (its start, seed 0 and, in NVT, its time;
-    NVE runs ``cfg.nve_time_ps``), unless ``report`` has its ``summary.json``."""
+    NVE runs ``cfg.nve_time_ps``), unless ``report`` has its ``summary.json``;
+    reference runs kept in ``reference-cache/`` (one per ensemble)."""
     if (report / "summary.json").exists():
         return
     LOG.info(f"validating {model} ({ensemble}) into {report}")
@@ -269,6 +270,7 @@ def validation(
         report_dir=report,
         seed=0,
         quiet=True,
+        reference_cache=work / "reference-cache",
     )
 
 

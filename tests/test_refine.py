@@ -277,6 +277,7 @@ def test_nve_refine_validates_with_energy_rescaling_only(data, tmp_path):
     assert summary["settings"]["ensemble"] == "nve"
     assert {check["run"] for check in summary["checks"]} == {"nve_rescaled"}
     assert any(check["quantity"] == "energy_drift" for check in summary["checks"])
+    assert len(list((nve / "reference-cache").glob("*.npz"))) == 1
     with pytest.raises(RefineInputError, match="--ensemble"):
         run_refine(data, tmp_path / "npt", StandIns(data["model"]), ensemble="npt")
     assert not (tmp_path / "npt").exists()
@@ -307,6 +308,7 @@ def test_command_line_trains_and_validates_for_real(
     for number in ("00", "01"):
         assert "Epoch" in (out / f"round-{number}" / "train.log").read_text()
         assert (out / f"round-{number}" / "report" / "report.md").exists()
+    assert len(list((out / "reference-cache").glob("*.npz"))) == 1  # run once
     options = yaml.safe_load((out / "round-01" / "options.yaml").read_text())
     read_from = options["architecture"]["training"]["finetune"]["read_from"]
     assert read_from == str((out / "round-00" / "model.ckpt").resolve())

@@ -129,6 +129,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_reference_arguments(parser)
     parser.add_argument(
+        "--reference-cache",
+        default=None,
+        metavar="DIR",
+        help="keep the reference run in DIR and reuse it when another model is "
+        "validated from the same start with the same reference and settings",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the verdict table"
     )
 
@@ -192,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
             equilibration_ps=args.equilibration_ps,
             device=args.device,
             quiet=args.quiet,
+            reference_cache=args.reference_cache,
         )
     except ValidationInputError as error:
         print(f"mtt-flashmd validate: error: {error}", file=sys.stderr)

@@ -15,6 +15,7 @@ from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
 from metatrain_flashmd.validation.inputs import read_start
+from metatrain_flashmd.validation.reference_cache import reference_identity
 from metatrain_flashmd.validation.workflow import ENSEMBLES, MIN_STRIDES
 
 
@@ -37,6 +38,9 @@ class Inputs:
     reference_name: str
     data_frames: List[ase.Atoms]
     """Frames sampled from the training data."""
+    reference_identity: Optional[str] = None
+    """What identifies the reference in the validations' reference cache
+    (``None``: a calculator object, not cached)."""
 
 
 def check_inputs(
@@ -81,7 +85,8 @@ def check_inputs(
     if isinstance(reference, (str, PurePath)):
         name = str(reference)
     check_calculator(calculator, atoms, name, start_name)
-    return Inputs(loaded, atoms, start_name, calculator, name, frames)
+    identity = reference_identity(reference)
+    return Inputs(loaded, atoms, start_name, calculator, name, frames, identity)
 
 
 def check_ensemble(ensemble: str) -> str:

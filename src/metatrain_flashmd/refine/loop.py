@@ -318,7 +318,8 @@ def _validator(
 ) -> Validator:
     """The real validation of a round's model, as ``mtt-flashmd validate`` runs
     it (the settings' ensemble, temperature, time and seed; in NVE only the run
-    with energy rescaling)."""
+    with energy rescaling); the reference run, the same in every round, is kept
+    in ``reference-cache/`` beside the validation start."""
 
     def run(model: Path, report: Path) -> Dict[str, Any]:
         result = validate(
@@ -335,6 +336,8 @@ def _validator(
             reference_timestep_fs=reference_timestep_fs,
             device=device,
             quiet=True,
+            reference_cache=start.parent / "reference-cache",
+            reference_identity=inputs.reference_identity,
         )
         return result.to_dict()
 

@@ -29,6 +29,14 @@ from metatrain_flashmd.validation.inputs import (
 )
 from metatrain_flashmd.validation.outputs import write_outputs
 from metatrain_flashmd.validation.reference import at_rest, equilibrate, run_reference
+from metatrain_flashmd.validation.reference_cache import (
+    load_reference,
+    reference_key,
+    store_reference,
+)
+from metatrain_flashmd.validation.reference_cache import (
+    reference_identity as identity_of,
+)
 from metatrain_flashmd.validation.reference_file import read_reference_trajectory
 from metatrain_flashmd.validation.report import headline, verdict_table
 from metatrain_flashmd.validation.result import ValidationResult, ValidationSettings
@@ -55,6 +63,10 @@ class Inputs:
     calculator: Any
     reference_trajectory: Optional[Trajectory]
     settings: ValidationSettings
+    reference_cache: Optional[Path] = None
+    """Where reference runs are kept (:mod:`.reference_cache`); ``None``: not."""
+    reference_identity: Optional[str] = None
+    """What identifies the reference calculator in the cache's keys."""
 
 
 def validate(
@@ -77,6 +89,8 @@ def validate(
     stride_pairs: int = 32,
     device: Optional[str] = None,
     quiet: bool = False,
+    reference_cache: Any = None,
+    reference_identity: Optional[str] = None,
 ) -> ValidationResult:
     """Run a FlashMD model and its reference from the same start, compare what
     users rely on, and judge each comparison against the reference's own noise.
@@ -113,6 +127,12 @@ def validate(
     :param stride_pairs: pairs of reference frames for the per-stride diagnostics.
     :param device: torch device of the FlashMD model (and of a metatomic MLIP).
     :param quiet: do not print the verdict table.
+    :param reference_cache: a directory where reference runs are kept and
+        reused by validations from the same start with the same reference and
+        settings (:mod:`~metatrain_flashmd.validation.reference_cache`); ``None``
+        runs the reference every time.
+    :param reference_identity: what identifies a ``reference`` given as a
+        calculator object in the cache's keys (its runs are not cached without).
     :raises ValidationInputError: for unusable input, before anything is written.
     """
     _check_report_dir(report_dir)
@@ -135,6 +155,9 @@ def validate(
         bare_nve=bool(bare_nve),
     )
     inputs = prepare(model, start, reference, reference_trajectory, device, settings)
+    if reference_cache is not None:
+        inputs.reference_cache = Path(reference_cache)
+        inputs.reference_identity = reference_identity or identity_of(reference)
     return run_validation(inputs, tolerances or Tolerances(), report_dir, device, quiet)
 
 
@@ -300,17 +323,7 @@ def simulate(inputs: Inputs, streams: list, device: Optional[str]) -> Dict[str, 
     )
     reference = inputs.reference_trajectory
     if reference is None:
-        LOG.info(f"reference MD: {settings.time_ps:g} ps, {settings.ensemble}")
-        extra = dict(**bath, rng=streams[1]) if settings.ensemble == "nvt" else {}
-        reference = run_reference(
-            start,
-            inputs.calculator,
-            settings.ensemble,
-            settings.stride_fs,
-            strides,
-            settings.reference_timestep_fs,
-            **extra,
-        )
+        reference = reference_run(inputs, start, strides, bath, streams[1])
     kinds = flashmd_runs(settings, inputs.calculator is not None)
     runs: Dict[str, FlashMDRun] = {}
     for kind in kinds:
@@ -327,3 +340,46 @@ def simulate(inputs: Inputs, streams: list, device: Optional[str]) -> Dict[str, 
             **bath,
         )
     return {"reference": reference, "runs": runs}
+
+
+def reference_run(
+    inputs: Inputs,
+    start: Any,
+    strides: int,
+    bath: Dict[str, Any],
+    rng: np.random.Generator,
+) -> Trajectory:
+    """Reference MD from ``start`` for ``strides`` strides (the NVT bath
+    ``bath`` with ``rng``), or the same run from ``inputs.reference_cache``."""
+    settings = inputs.settings
+    run: Dict[str, Any] = dict(
+        ensemble=settings.ensemble,
+        stride_fs=settings.stride_fs,
+        strides=strides,
+        max_timestep_fs=settings.reference_timestep_fs,
+    )
+    if settings.ensemble == "nvt":
+        run.update(bath, rng=rng.bit_generator.state)
+    key = None
+    if inputs.reference_cache is not None:
+        if inputs.reference_identity is None:
+            LOG.info("reference cache: a calculator object has no identity, not kept")
+        else:
+            key = reference_key(start, inputs.reference_identity, run)
+            cached = load_reference(inputs.reference_cache, key)
+            if cached is not None:
+                return cached
+    LOG.info(f"reference MD: {settings.time_ps:g} ps, {settings.ensemble}")
+    extra = dict(**bath, rng=rng) if settings.ensemble == "nvt" else {}
+    trajectory = run_reference(
+        start,
+        inputs.calculator,
+        settings.ensemble,
+        settings.stride_fs,
+        strides,
+        settings.reference_timestep_fs,
+        **extra,
+    )
+    if key is not None:
+        store_reference(inputs.reference_cache, key, trajectory)
+    return trajectory
