@@ -16,7 +16,12 @@ thermal expansion with their block errors, and the cost of a stride::
 
 Every stage skips outputs that exist, so an interrupted run resumes. Data go to
 ``full/`` or ``quick/`` in ``--workdir`` (default ``benchmarks/work/npt``, ignored
-by git); the report is ``RESULTS.md`` there.
+by git); the report is ``RESULTS.md`` there. ``--refine N`` refines each trained
+model with ``mtt-flashmd refine`` at 300 K and then 600 K (N rounds each) and
+makes the FlashMD runs with the refined models, in ``full-refined/``, from the
+references and trained models of ``full/``::
+
+    python benchmarks/npt.py --refine 2
 """
 
 import argparse
@@ -24,6 +29,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -32,6 +38,7 @@ from typing import Any, Dict, List
 import ase.io
 import ase.units
 import numpy as np
+import yaml
 
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +55,7 @@ STAGES = (
     "reference",
     "pairs",
     "train",
+    "refine",
     "md",
     "seeds",
     "ipi",
@@ -98,6 +106,9 @@ class Settings:
     """Seeds of the repeats of the i-PI NpT runs, at ``seed_temperatures``."""
     validation_ps: float = 10.0
     """Length of the ``validate`` runs (NVT at each temperature's start), ps."""
+    refine_rounds: int = 0
+    """With ``--refine N``: ``mtt-flashmd refine`` each trained model at every
+    temperature in turn (budget N rounds each) and run the refined one."""
     train_frame_fs: int = 2
 
 
@@ -209,6 +220,77 @@ def stride_directory(work: Path, stride: int) -> Path:
     return path
 
 
+def flashmd_model(work: Path, cfg: Settings, stride: int) -> Path:
+    """The model of the FlashMD runs: ``model.pt`` as trained, or with
+    ``--refine`` the refined ``model-refined.pt``."""
+    name = "model-refined.pt" if cfg.refine_rounds else "model.pt"
+    return stride_directory(work, stride) / name
+
+
+def link_trained(work: Path, trained: Path, cfg: Settings) -> None:
+    """For ``--refine``: hard links to what the run without refinement in
+    ``trained`` made before the FlashMD runs (starts, training trajectories,
+    reference runs, pairs, options, trained models), so that only the refine
+    and the stages after it run again."""
+    names = ["start.extxyz", "train-npt.extxyz", "reference*.npz"]
+    folders = {f"T{t}": names for t in TEMPERATURES}
+    kept = ["pairs*.xyz", "options.yaml", "model.pt", "model.partial.ckpt"]
+    folders.update({f"stride{stride}": kept for stride in cfg.strides})
+    for folder, patterns in folders.items():
+        (work / folder).mkdir(parents=True, exist_ok=True)
+        for pattern in patterns:
+            for source in (trained / folder).glob(pattern):
+                if not (work / folder / source.name).exists():
+                    os.link(source, work / folder / source.name)
+
+
+def stage_refine(work: Path, cfg: Settings) -> None:
+    """With ``--refine N``: per stride, ``refine`` the trained model at each
+    temperature in turn (NVT validation from that temperature's start, EMT,
+    the ``validate`` stage's length), each from the previous one's final
+    checkpoint, into ``strideN/refine-T{T}/``; the last final model is
+    ``model-refined.pt``."""
+    if not cfg.refine_rounds:
+        return
+    from metatrain_flashmd.refine import refine
+
+    for stride in cfg.strides:
+        directory = stride_directory(work, stride)
+        options = refine_options(directory, cfg, stride)
+        checkpoint = directory / "model.partial.ckpt"
+        for temperature in TEMPERATURES:
+            LOG.info(f"refine at {stride} fs, {temperature} K")
+            folder = directory / f"refine-T{temperature}"
+            refine(
+                options,
+                work / f"T{temperature}" / "start.extxyz",
+                "emt",
+                float(temperature),
+                rounds=cfg.refine_rounds,
+                directory=folder,
+                checkpoint=checkpoint,
+                time_ps=cfg.validation_ps,
+            )
+            checkpoint = folder / "final.ckpt"
+        if not (directory / "model-refined.pt").exists():
+            shutil.copyfile(
+                checkpoint.with_suffix(".pt"), directory / "model-refined.pt"
+            )
+
+
+def refine_options(directory: Path, cfg: Settings, stride: int) -> Path:
+    """``options-refine.yaml``: the stride's ``options.yaml`` with the model and
+    trainer hypers that ``stage_train`` gives ``mtt train`` as overrides."""
+    path = directory / "options-refine.yaml"
+    document = yaml.safe_load((directory / "options.yaml").read_text())
+    document["seed"] = 0
+    architecture = document["architecture"]
+    architecture["model"] = fidelity.model_hypers(cfg, stride)
+    architecture["training"].update(num_workers=0, log_interval=1, **cfg.training)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
 def stage_pairs(work: Path, cfg: Settings) -> None:
     """``mtt-flashmd pairs`` of both temperatures' training trajectories, per
     stride: a pair every ``pair_spacing_fs``, 10% (the end of each file) for
@@ -248,7 +330,7 @@ def stage_md(work: Path, cfg: Settings) -> None:
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
             path = directory / f"flashmd-npt-s{stride}.npz"
-            model = stride_directory(work, stride) / "model.pt"
+            model = flashmd_model(work, cfg, stride)
             if path.exists() or not model.exists():  # done, or not trained yet
                 continue
             LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs")
@@ -267,7 +349,7 @@ def stage_seeds(work: Path, cfg: Settings) -> None:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
-            model = stride_directory(work, stride) / "model.pt"
+            model = flashmd_model(work, cfg, stride)
             for seed in cfg.extra_seeds:
                 path = directory / f"flashmd-npt-s{stride}-seed{seed}.npz"
                 if path.exists() or not model.exists():
@@ -289,7 +371,7 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
         if temperature in cfg.seed_temperatures:
             runs += [("npt", seed) for seed in cfg.ipi_extra_seeds]
         for stride in cfg.ipi_strides:
-            model = stride_directory(work, stride) / "model.pt"
+            model = flashmd_model(work, cfg, stride)
             for ensemble, seed in runs:
                 name = f"ipi-{ensemble}-s{stride}" + (f"-seed{seed}" if seed else "")
                 path = directory / f"{name}.npz"
@@ -321,7 +403,7 @@ def stage_validate(work: Path, cfg: Settings) -> None:
         directory = work / f"T{temperature}"
         for stride in cfg.strides:
             report = directory / f"validate-s{stride}"
-            model = stride_directory(work, stride) / "model.pt"
+            model = flashmd_model(work, cfg, stride)
             if (report / "summary.json").exists() or not model.exists():
                 continue
             LOG.info(f"{temperature} K: validate at {stride} fs")
@@ -347,7 +429,7 @@ def stage_timing(work: Path, cfg: Settings) -> None:
         start = ase.io.read(work / f"T{temperature}" / "start.extxyz")
         for stride in cfg.strides:
             key = f"T{temperature}-s{stride}"
-            model = stride_directory(work, stride) / "model.pt"
+            model = flashmd_model(work, cfg, stride)
             if key in result or not model.exists():
                 continue
             result[key] = dyn.time_strides(model, start, cfg.barostat, temperature)
@@ -364,6 +446,18 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
         help=f"comma-separated, from {', '.join(STAGES)}",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--strides", default=None, help="comma-separated strides (default: 16,32)"
+    )
+    parser.add_argument(
+        "--refine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="refine each trained model at both temperatures (N rounds each) and "
+        "run the refined ones, in full-refined/ (or quick-refined/), reusing the "
+        "references and trained models of full/ (quick/)",
+    )
     return parser.parse_args(argv)
 
 
@@ -375,14 +469,20 @@ def main(argv: List[str] = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    cfg = settings(args.quick)
-    work = args.workdir / ("quick" if args.quick else "full")
+    cfg = dataclasses.replace(settings(args.quick), refine_rounds=args.refine)
+    if args.strides:
+        cfg.strides = [int(stride) for stride in args.strides.split(",")]
+    name = "quick" if args.quick else "full"
+    work = args.workdir / (f"{name}-refined" if args.refine else name)
     work.mkdir(parents=True, exist_ok=True)
+    if args.refine:
+        link_trained(work, args.workdir / name, cfg)
     (work / "settings.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     stages = {
         "reference": stage_reference,
         "pairs": stage_pairs,
         "train": stage_train,
+        "refine": stage_refine,
         "md": stage_md,
         "seeds": stage_seeds,
         "ipi": stage_ipi,
