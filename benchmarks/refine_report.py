@@ -139,7 +139,12 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
             "nve": None if nve is None else nve_figures(nve),
         }
     refined = models["refined"]
+    nve_rounds = {
+        "nve-refined": _last_round(work / "refine-nve", "round-*/round.json"),
+        "nve-control": _last_round(work / "control-nve", "round-*/model.pt"),
+    }
     return {
+        "nve_rounds": nve_rounds,
         "outcome": state["stopped"],
         "rounds": len(state["rounds"]) - 1,
         "validate_fails_one_epoch_model": models["round0"]["nvt"]["passed"] is False,
@@ -151,6 +156,13 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
         else refined["nve"]["equipartition_met"],
         "models": models,
     }
+
+
+def _last_round(directory: Path, pattern: str) -> Optional[int]:
+    """The highest round number of the files matching ``pattern`` in
+    ``directory`` (``round-NN/...``), or ``None``."""
+    found = sorted(directory.glob(pattern))
+    return int(found[-1].parent.name.split("-")[1]) if found else None
 
 
 def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:
@@ -168,7 +180,7 @@ def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:
     for system, result in results.items():
         for name in MODELS:
             lines.append(_row(system, name, result["models"][name]))
-    lines += ["", "Targets per system:", ""]
+    lines += ["", *_round_notes(results), "Targets per system:", ""]
     for system, result in results.items():
         lines.append(
             f"- {system}: refine {result['outcome']} after {result['rounds']} "
@@ -180,6 +192,26 @@ def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:
             f"{_yes(result['nve_equipartition_met'])}" + _after_nve_refine(result)
         )
     return "\n".join(lines) + "\n"
+
+
+def _round_notes(results: Dict[str, Dict[str, Any]]) -> List[str]:
+    """Which round of the NVE refine and of its control the rows show."""
+    lines = []
+    for system, result in results.items():
+        rounds = result.get("nve_rounds", {})
+        if rounds.get("nve-refined") is not None:
+            control = rounds.get("nve-control")
+            lines.append(
+                f"{system}: `nve-refined` is round {rounds['nve-refined']} of "
+                "`refine --ensemble nve` (its last finished one); `nve-control` "
+                + (
+                    "not made"
+                    if control is None
+                    else f"the control of its rounds up to round {control}"
+                )
+                + "."
+            )
+    return lines + ([""] if lines else [])
 
 
 def _after_nve_refine(result: Dict[str, Any]) -> str:

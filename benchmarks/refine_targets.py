@@ -11,6 +11,11 @@ temperature). Then, per system:
   validated the same way: does refine's data help, or only more training?
 - NVE validations (40 ps, FlashMD with and without energy rescaling against EMT
   NVE from the same start) of the one-epoch, refined and control models.
+- with ``--nve-refine``: ``refine --ensemble nve`` from the refined model
+  (``refine``), its control (``control``: the same checkpoint fine-tuned with
+  its schedule on the original pairs alone, validated in NVE and NVT) and the
+  NVT validation of its latest model (``check``); a comma list runs only those
+  parts, so they can run side by side.
 
 The targets, read from the validation reports (``refine_report.py``):
 
@@ -27,6 +32,7 @@ Usage, from the root of a checkout (hours on two cores: run on a quiet machine):
     python benchmarks/refine_targets.py --quick          # smoke test, minutes
     python benchmarks/refine_targets.py --report-only    # the report of what exists
     python benchmarks/refine_targets.py --only cuau600 --nve-refine  # then NVE
+    python benchmarks/refine_targets.py --only cuau600 --nve-refine control,check
 
 Work goes to ``benchmarks/work/refine/{full,quick}/SYSTEM`` (git-ignored); every
 stage skips what exists, and refine resumes, so an interrupted run goes on where
