@@ -29,7 +29,7 @@ REPORTS = {
     "refined": ("refine/final-report", "nve-final"),
     "control": ("control/report", "nve-control"),
     "nve-refined": ("nve-refine-nvt/latest", "refine-nve/final-report"),
-    "nve-control": ("control-nve/nvt-report", "control-nve/report"),
+    "nve-control": ("control-nve/latest/nvt-report", "control-nve/latest/report"),
 }
 """Per model, its NVT and NVE report directories within a system's work (an
 unfinished NVE refine: its last finished round's report; ``latest``: the
@@ -103,11 +103,17 @@ def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
 
 def _finished(report: Path) -> Path:
     """``report``, or for a refine's ``final-report`` not yet written, the report
-    of its last finished round (the one with a ``round.json``); for ``latest``,
-    the last ``round-NN`` beside it."""
-    if report.name == "latest":
-        rounds = sorted(report.parent.glob("round-*/summary.json"))
-        return rounds[-1].parent if rounds else report
+    of its last finished round (the one with a ``round.json``); a ``latest``
+    part of the path stands for the last ``round-NN`` there whose report exists."""
+    if "latest" in report.parts:
+        index = report.parts.index("latest")
+        base, rest = Path(*report.parts[:index]), Path(*report.parts[index + 1 :])
+        rounds = [
+            folder
+            for folder in sorted(base.glob("round-*"))
+            if (folder / rest / "summary.json").exists()
+        ]
+        return rounds[-1] / rest if rounds else report
     if report.exists() or report.name != "final-report":
         return report
     rounds = sorted(report.parent.glob("round-*/round.json"))
@@ -141,7 +147,7 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
     refined = models["refined"]
     nve_rounds = {
         "nve-refined": _last_round(work / "refine-nve", "round-*/round.json"),
-        "nve-control": _last_round(work / "control-nve", "round-*/model.pt"),
+        "nve-control": _last_round(work / "control-nve", "round-*/report/summary.json"),
     }
     return {
         "nve_rounds": nve_rounds,
@@ -162,7 +168,9 @@ def _last_round(directory: Path, pattern: str) -> Optional[int]:
     """The highest round number of the files matching ``pattern`` in
     ``directory`` (``round-NN/...``), or ``None``."""
     found = sorted(directory.glob(pattern))
-    return int(found[-1].parent.name.split("-")[1]) if found else None
+    if not found:
+        return None
+    return int(found[-1].relative_to(directory).parts[0].split("-")[1])
 
 
 def markdown(results: Dict[str, Dict[str, Any]], command: str) -> str:

@@ -204,7 +204,7 @@ def nve_refine_checks(
 ) -> None:
     """The control of ``refine --ensemble nve`` (from the same checkpoint, as
     many optimizer steps on the pairs it started with: does its NVE data help?),
-    validated in NVE (``control-nve/report``) and NVT (``control-nve/nvt-report``);
+    validated in NVE and NVT (``control-nve/round-NN/{report,nvt-report}``);
     and the NVT validation of the NVE refine's latest model
     (``nve-refine-nvt/round-NN``): does it still pass in NVT?"""
     if not (work / "refine-nve" / "refine.json").exists():
@@ -212,9 +212,9 @@ def nve_refine_checks(
     if "control" in nve_parts:
         model = control(work, "refine-nve", "control-nve")
         if model is not None:
-            report = work / "control-nve"
-            validation(model, work, case, cfg, report / "report", "nve")
-            validation(model, work, case, cfg, report / "nvt-report", "nvt")
+            folder = model.parent  # control-nve/round-NN: the rounds so far
+            validation(model, work, case, cfg, folder / "report", "nve")
+            validation(model, work, case, cfg, folder / "nvt-report", "nvt")
     if "check" in nve_parts:
         number, model = refine_report.latest_model(work / "refine-nve")
         report = work / "nve-refine-nvt" / f"round-{number:02d}"
