@@ -80,7 +80,7 @@ Parrinello, J. Chem. Phys. 126, 014101 (2007) for the effective energy.
 """
 
 import math
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import ase
 import ase.units
@@ -160,12 +160,6 @@ def potential_stress(atoms: ase.Atoms) -> np.ndarray:
     if not np.isfinite(stress).all():
         raise BarostatError(f"the calculator's stress is not finite: {stress}")
     return stress
-
-
-def virial_pressure(atoms: ase.Atoms) -> float:
-    """The pressure of the potential energy alone, :math:`-\\mathrm{tr}\\,\\sigma /
-    3`, eV/A^3, from :func:`potential_stress`."""
-    return -float(np.trace(potential_stress(atoms))) / 3.0
 
 
 class StressCache:
@@ -284,12 +278,16 @@ class StochasticCellRescaling:
         kinetic = float(kinetic_energies(momenta - drift, masses).sum())
         return drift, kinetic
 
-    def internal_pressure(self, atoms: ase.Atoms, volume: float = 0.0) -> float:
+    def internal_pressure(
+        self, atoms: ase.Atoms, volume: Optional[float] = None
+    ) -> float:
         """:math:`P_\\mathrm{int}`, eV/A^3: the kinetic term of the scaled momenta
-        plus the calculator's (one stress call per configuration, see
-        :class:`StressCache`); ``volume`` (A^3) is the cell's when given."""
+        plus that of the calculator's stress, :math:`-\\mathrm{tr}\\,\\sigma / 3`
+        (one stress call per configuration, see :class:`StressCache`); ``volume``
+        (A^3) is the cell's, computed when not given."""
         _, kinetic = self.drift_and_internal(atoms)
-        volume = volume or atoms.get_volume()
+        if volume is None:
+            volume = atoms.get_volume()
         virial = -float(np.trace(self.stress_cache.stress(atoms))) / 3.0
         return 2.0 * kinetic / (3.0 * volume) + virial
 
