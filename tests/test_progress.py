@@ -100,3 +100,24 @@ def test_durations_read_well():
     assert format_duration(185) == "3 min 05 s"
     assert format_duration(7380) == "2 h 03 min"
     assert format_duration(float("nan")) == "?"
+
+
+def test_units_done_before_are_counted_but_not_in_the_rate():
+    stream = io.StringIO()
+    with Progress(4, "restart", stream=stream) as progress:
+        progress.skip(3)
+        progress.update(1)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("restarts 3/4 (75%): 3 done before, ? left")
+    assert "restarts/s" not in lines[0]  # nothing was run yet: no rate
+    assert lines[-1].startswith("restarts 4/4 (100%): 3 done before, ")
+    assert "restarts/s, done in" in lines[-1]
+
+
+def test_a_loop_found_done_before_shows_no_rate():
+    stream = io.StringIO()
+    with Progress(2, "restart", stream=stream) as progress:
+        progress.skip(2)
+    (line,) = stream.getvalue().splitlines()
+    assert line.startswith("restarts 2/2 (100%): 2 done before, done in")
+    assert "/s" not in line

@@ -61,6 +61,8 @@ class Progress:
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled and self.total > 0
         self.count = 0
+        self.skipped = 0
+        """Units found done before (a resumed loop): counted, but not in the rate."""
         self.status = ""
         self.next_milestone = 1
         self.start = time.perf_counter()
@@ -84,6 +86,12 @@ class Progress:
             self.bar.reset(total=self.total)
             self.bar.update(self.count)
 
+    def skip(self, count: int = 1) -> None:
+        """Record ``count`` units found already done (kept from an interrupted
+        run): they count towards the total but not towards the rate."""
+        self.skipped += count
+        self.update(count)
+
     def update(self, count: int = 1, **status: Any) -> None:
         """Record ``count`` more units done; ``status`` (name=value) is shown beside
         the count."""
@@ -104,13 +112,18 @@ class Progress:
             self.stream.flush()
 
     def line(self) -> str:
-        """The current state in one line (rate in units per second)."""
+        """The current state in one line (rate in units per second, of the units
+        done in this run; those found done before are named apart)."""
         elapsed = time.perf_counter() - self.start
-        rate = self.count / elapsed if elapsed > 0 else math.nan
+        done_now = self.count - self.skipped
+        rate = done_now / elapsed if elapsed > 0 and done_now > 0 else math.nan
         percent = 100 * self.count // self.total
-        speed = f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
-        text = f"{self.unit}s {self.count}/{self.total} ({percent}%): {speed} "
-        text += f"{self.unit}s/s, "
+        text = f"{self.unit}s {self.count}/{self.total} ({percent}%): "
+        if self.skipped:
+            text += f"{self.skipped} done before, "
+        if done_now > 0:
+            speed = f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+            text += f"{speed} {self.unit}s/s, "
         if self.count >= self.total:
             text += f"done in {format_duration(elapsed)}"
         else:

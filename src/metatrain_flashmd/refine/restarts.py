@@ -98,25 +98,22 @@ def run_restarts(
     with Progress(len(starts), "restart", enabled=progress) as bar:
         for label, atoms in starts:
             path = directory / f"{label}.extxyz"
-            if not path.exists():
-                try:
-                    trajectory = run_reference(
-                        atoms,
-                        calculator,
-                        "nve",
-                        frame_interval_fs,
-                        frames,
-                        max_timestep_fs,
-                    )
-                except Exception as error:
-                    raise RefineError(
-                        f"{reference}: reference MD from {label} ({path}) failed: "
-                        f"{type(error).__name__}: {error}"
-                    ) from error
-                if not np.isfinite(trajectory.momenta).all():
-                    raise RefineError(f"{reference}: reference MD from {label} blew up")
-                write_trajectory(trajectory, path)
             paths.append(path)
+            if path.exists():
+                bar.skip(1)
+                continue
+            try:
+                trajectory = run_reference(
+                    atoms, calculator, "nve", frame_interval_fs, frames, max_timestep_fs
+                )
+            except Exception as error:
+                raise RefineError(
+                    f"{reference}: reference MD from {label} ({path}) failed: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            if not np.isfinite(trajectory.momenta).all():
+                raise RefineError(f"{reference}: reference MD from {label} blew up")
+            write_trajectory(trajectory, path)
             bar.update(1)
     return paths
 
