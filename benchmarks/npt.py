@@ -61,6 +61,7 @@ STAGES = (
     "seeds",
     "ipi",
     "validate",
+    "density",
     "timing",
     "report",
 )
@@ -105,6 +106,9 @@ class Settings:
     ``seed_temperatures``: the FlashMD runs are compared with their pool."""
     ipi_extra_seeds: List[int] = dataclasses.field(default_factory=lambda: [201, 202])
     """Seeds of the repeats of the i-PI NpT runs, at ``seed_temperatures``."""
+    density_fs: float = 40000.0
+    """Length of the ``density`` stage's NVT runs, fs."""
+    density_seeds: List[int] = dataclasses.field(default_factory=lambda: [101, 102])
     validation_ps: float = 10.0
     """Length of the ``validate`` runs (NVT at each temperature's start), ps."""
     refine_rounds: int = 0
@@ -143,6 +147,7 @@ def settings(quick: bool) -> Settings:
         train_fs=2000.0,
         run_fs=6000.0,
         ipi_fs=3000.0,
+        density_fs=3000.0,
         discard_fs=500.0,
         barostat=dyn.Barostat(0.0, 100.0, 0.013, 100.0),
         train_barostat_fs=500.0,
@@ -219,6 +224,34 @@ def equilibrate_npt(atoms: ase.Atoms, cfg: Settings, temperature: float) -> ase.
     return result
 
 
+def validation_start(work: Path, cfg: Settings, temperature: int) -> Path:
+    """``T{T}/start-mean-volume.extxyz``, the start of ``validate`` and
+    ``refine`` at ``temperature``: ``start.extxyz`` scaled (at fixed fractional
+    coordinates) to the mean volume of that temperature's reference NpT runs,
+    pooled, after ``cfg.discard_fs``, without momenta (``validate`` equilibrates
+    it for 1 ps with EMT at its cell). A fixed-cell validation judges the model
+    at its start's density: the NpT-equilibrated starts are 1.6% (300 K) and
+    2.2% (600 K) below the mean volume, where a model may hold another
+    temperature than at the volumes its NpT runs visit (``density`` stage)."""
+    directory = work / f"T{temperature}"
+    path = directory / "start-mean-volume.extxyz"
+    if path.exists():
+        return path
+    volumes = []
+    for reference in sorted(directory.glob("reference*.npz")):
+        record = dyn.load_record(reference)
+        times = np.asarray(record.time_fs)
+        keep = times >= times[0] + cfg.discard_fs
+        volumes.append(np.asarray(record.volume)[keep])
+    atoms = ase.io.read(directory / "start.extxyz")
+    scale = (np.concatenate(volumes).mean() / atoms.get_volume()) ** (1.0 / 3.0)
+    atoms.set_cell(atoms.cell * scale, scale_atoms=True)
+    atoms.set_momenta(None)
+    ase.io.write(path.with_suffix(".partial.extxyz"), atoms)
+    os.replace(path.with_suffix(".partial.extxyz"), path)
+    return path
+
+
 def stride_directory(work: Path, stride: int) -> Path:
     """Pairs, options and model of one stride."""
     path = work / f"stride{stride}"
@@ -260,7 +293,8 @@ def link_trained(work: Path, trained: Path, cfg: Settings) -> None:
 
 def stage_refine(work: Path, cfg: Settings) -> None:
     """With ``--refine N``: per stride, ``refine`` the trained model at each
-    temperature in turn (NVT validation from that temperature's start, EMT,
+    temperature in turn (NVT validation at the reference's mean volume,
+    :func:`validation_start`, EMT,
     the ``validate`` stage's length), each from the previous one's final
     checkpoint, into ``strideN/refine-T{T}/``; the last final model is
     ``model-refined.pt``."""
@@ -278,7 +312,7 @@ def stage_refine(work: Path, cfg: Settings) -> None:
             folder = directory / f"refine-T{temperature}"
             refine(
                 options,
-                work / f"T{temperature}" / "start.extxyz",
+                validation_start(work, cfg, temperature),
                 "emt",
                 float(temperature),
                 rounds=cfg.refine_rounds,
@@ -347,14 +381,27 @@ def stage_md(work: Path, cfg: Settings) -> None:
         for stride in cfg.strides:
             path = directory / f"flashmd-npt-s{stride}.npz"
             model = flashmd_model(work, cfg, stride)
-            if path.exists() or not model.exists():  # done, or not trained yet
-                continue
-            LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs")
-            seed = 5 + temperature // 100
-            record = dyn.flashmd_run(
-                model, start, cfg.barostat, temperature, cfg.run_fs, seed
-            )
-            record.save(path)
+            run = (model, start, cfg.barostat, temperature, cfg.run_fs)
+            saved_run(path, *run, 5 + temperature // 100, f"NpT at {stride} fs")
+
+
+def saved_run(
+    path: Path,
+    model: Path,
+    start: ase.Atoms,
+    barostat: Any,
+    temperature: int,
+    duration_fs: float,
+    seed: int,
+    what: str,
+) -> None:
+    """:func:`npt_dynamics.flashmd_run` saved to ``path``, unless it exists or
+    the model is not trained yet."""
+    if path.exists() or not model.exists():
+        return
+    LOG.info(f"{temperature} K: FlashMD {what}")
+    record = dyn.flashmd_run(model, start, barostat, temperature, duration_fs, seed)
+    record.save(path)
 
 
 def stage_seeds(work: Path, cfg: Settings) -> None:
@@ -366,15 +413,10 @@ def stage_seeds(work: Path, cfg: Settings) -> None:
         start = ase.io.read(directory / "start.extxyz")
         for stride in cfg.strides:
             model = flashmd_model(work, cfg, stride)
+            run = (model, start, cfg.barostat, temperature, cfg.run_fs)
             for seed in cfg.extra_seeds:
                 path = directory / f"flashmd-npt-s{stride}-seed{seed}.npz"
-                if path.exists() or not model.exists():
-                    continue
-                LOG.info(f"{temperature} K: FlashMD NpT at {stride} fs, seed {seed}")
-                record = dyn.flashmd_run(
-                    model, start, cfg.barostat, temperature, cfg.run_fs, seed
-                )
-                record.save(path)
+                saved_run(path, *run, seed, f"NpT at {stride} fs, seed {seed}")
 
 
 def stage_ipi(work: Path, cfg: Settings) -> None:
@@ -408,11 +450,34 @@ def stage_ipi(work: Path, cfg: Settings) -> None:
                 record.save(path)
 
 
+def stage_density(work: Path, cfg: Settings) -> None:
+    """Per temperature (``seed_temperatures``) and stride: FlashMD Langevin NVT
+    runs of ``density_fs`` (seeds ``density_seeds``) from ``start.extxyz`` at
+    its own volume and scaled, with its momenta, to the reference's mean volume
+    (``T{T}/density-{start,mean-volume}-s{stride}-seed{seed}.npz``): how the
+    temperature a model holds depends on the density it is judged at."""
+    for temperature in cfg.seed_temperatures:
+        directory = work / f"T{temperature}"
+        start = ase.io.read(directory / "start.extxyz")
+        mean = ase.io.read(validation_start(work, cfg, temperature))
+        scaled = start.copy()
+        scaled.set_cell(mean.cell, scale_atoms=True)
+        scaled.set_momenta(start.get_momenta())
+        for stride in cfg.strides:
+            model = flashmd_model(work, cfg, stride)
+            for label, atoms in (("start", start), ("mean-volume", scaled)):
+                run = (model, atoms, None, temperature, cfg.density_fs)
+                for seed in cfg.density_seeds:
+                    path = directory / f"density-{label}-s{stride}-seed{seed}.npz"
+                    what = f"NVT at the {label} volume, {stride} fs, seed {seed}"
+                    saved_run(path, *run, seed, what)
+
+
 def stage_validate(work: Path, cfg: Settings) -> None:
     """Per temperature and stride: ``validate`` of the model in NVT at that
-    temperature from its NpT-equilibrated start (EMT reference, seed 0): the
-    temperature the model holds, its RDFs and VACF at the mean volume
-    (``T{T}/validate-s{stride}/summary.json``)."""
+    temperature at the reference's mean volume (:func:`validation_start`; EMT
+    reference, seed 0): the temperature the model holds, its RDFs, VACF and
+    virial pressure (``T{T}/validate-s{stride}/summary.json``)."""
     from metatrain_flashmd.validation import validate
 
     for temperature in TEMPERATURES:
@@ -425,7 +490,7 @@ def stage_validate(work: Path, cfg: Settings) -> None:
             LOG.info(f"{temperature} K: validate at {stride} fs")
             validate(
                 str(model),
-                str(directory / "start.extxyz"),
+                str(validation_start(work, cfg, temperature)),
                 temperature,
                 "emt",
                 time_ps=cfg.validation_ps,
@@ -514,6 +579,7 @@ def main(argv: List[str] = None) -> None:
         "seeds": stage_seeds,
         "ipi": stage_ipi,
         "validate": stage_validate,
+        "density": stage_density,
         "timing": stage_timing,
         "report": lambda w, c: npt_report.write_report(w, c, TEMPERATURES),
     }

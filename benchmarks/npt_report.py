@@ -219,10 +219,11 @@ def pooled(group: List[Dict[str, Any]]) -> Dict[str, Any]:
 def validation_lines(work: Path, cfg: Any, temperatures: Sequence[int]) -> List[str]:
     """The ``validate`` verdicts of each model at each temperature (NVT, EMT)."""
     lines = [
-        "### validate (NVT at each temperature's start, EMT reference)",
+        "### validate (NVT at the reference's mean volume, EMT reference)",
         "",
-        "| temperature | stride | verdict | T vs target | failed checks |",
-        "|---|---|---|---|---|",
+        "| temperature | stride | verdict | T vs target | virial pressure vs "
+        "reference (GPa) | failed checks |",
+        "|---|---|---|---|---|---|",
     ]
     for temperature in temperatures:
         for stride in cfg.strides:
@@ -237,13 +238,54 @@ def validation_lines(work: Path, cfg: Any, temperatures: Sequence[int]) -> List[
                 for c in summary["checks"]
                 if c["quantity"] == "temperature_mean" and c["value"] is not None
             ]
+            pressures = [
+                f"{c['value']:.3f} vs {c['reference']:.3f}"
+                for c in summary["checks"]
+                if c["quantity"] == "pressure" and c["value"] is not None
+            ]
             verdict = "pass" if summary["passed"] else "**FAIL**"
             failed = "; ".join(summary["failed"]) or "-"
             lines.append(
                 f"| {temperature} K | {stride} fs | {verdict} | {', '.join(means)} "
-                f"| {failed} |"
+                f"| {', '.join(pressures) or '-'} | {failed} |"
             )
     return lines + [""]
+
+
+def density_lines(work: Path, cfg: Any) -> List[str]:
+    """The ``density`` stage: each model's temperature in FlashMD NVT at the
+    NpT-equilibrated start's volume and at the reference's mean volume."""
+    lines = [
+        "### FlashMD NVT at two densities (``density`` stage)",
+        "",
+        "| temperature | stride | at the start's volume | at the mean volume |",
+        "|---|---|---|---|",
+    ]
+    found = False
+    for temperature in cfg.seed_temperatures:
+        for stride in cfg.strides:
+            cells = [
+                _density_cell(work, cfg, temperature, f"density-{label}-s{stride}")
+                for label in ("start", "mean-volume")
+            ]
+            found = found or any(cell != "not run" for cell in cells)
+            lines.append(f"| {temperature} K | {stride} fs | {' | '.join(cells)} |")
+    return lines + [""] if found else []
+
+
+def _density_cell(work: Path, cfg: Any, temperature: int, stem: str) -> str:
+    """Pooled temperature and volume of the runs ``T{T}/{stem}-seed*.npz``."""
+    paths = sorted((work / f"T{temperature}").glob(f"{stem}-seed*.npz"))
+    runs = [run for run in (load(path, cfg.discard_fs) for path in paths) if run]
+    if not runs:
+        return "not run"
+    group = pooled(runs)
+    mean, error = group["T_Al"]["mean"], group["T_Al"]["error"]
+    change = 100 * (mean / temperature - 1)
+    volume = group["volume"]["mean"]
+    return f"{mean:.1f} ± {error:.1f} K ({change:+.1f}%), {volume:.0f} A^3, " + (
+        f"{len(runs)} seeds"
+    )
 
 
 def report_options(work: Path, cfg: Any) -> str:
@@ -289,6 +331,7 @@ def write_report(work: Path, cfg: Any, temperatures: Sequence[int]) -> None:
     }
     lines += expansion_lines(volume_only)
     lines += validation_lines(work, cfg, temperatures)
+    lines += density_lines(work, cfg)
     lines += cost_lines(work)
     text = "\n".join(lines)
     (work / "RESULTS.md").write_text(text + "\n")

@@ -1,5 +1,6 @@
-"""From runs to verdicts: the figures of the reference and FlashMD runs, the
-checks that compare them, and the per-stride diagnostics."""
+"""From runs to verdicts: the figures of the reference and FlashMD runs (with the
+virial pressure when the reference calculator gives the stress), the checks that
+compare them, and the per-stride diagnostics."""
 
 from typing import Any, Dict, List, Optional
 
@@ -15,6 +16,7 @@ from metatrain_flashmd.validation.compare import (
 )
 from metatrain_flashmd.validation.figures import run_figures
 from metatrain_flashmd.validation.flashmd_run import FlashMDRun
+from metatrain_flashmd.validation.pressure import pressure_figures
 from metatrain_flashmd.validation.result import ValidationResult, ValidationSettings
 from metatrain_flashmd.validation.stride import (
     predict_pairs,
@@ -145,12 +147,15 @@ def assess(
     """
     kept = reference.without_start(settings.discard_fraction)
     noise = reference_figures(kept, tolerances)
+    noise.whole["pressure"] = pressure_figures(kept, calculator)
     figures = {"reference": noise.whole}
     checks: List[Check] = []
     for kind, run in runs.items():
         trajectory = run.trajectory.without_start(settings.discard_fraction)
         figures[kind] = run_figures(trajectory, tolerances.vacf_max_lag_fs)
         judge_structure = not (kind == "nve" and "nve_rescaled" in runs)
+        if judge_structure and noise.whole["pressure"]:
+            figures[kind]["pressure"] = pressure_figures(trajectory, calculator)
         checks += run_checks(
             noise, figures[kind], run, judge_structure, settings, tolerances
         )

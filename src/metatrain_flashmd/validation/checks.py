@@ -20,7 +20,8 @@ class Check:
     quantity: str
     """What is compared, for programs: ``temperature_mean``,
     ``temperature_spread``, ``equipartition`` (two or more elements), ``rdf``,
-    ``vacf``, ``diffusion``, ``energy_drift`` or ``stride``."""
+    ``vacf``, ``diffusion``, ``pressure`` (a reference calculator with stress),
+    ``energy_drift`` or ``stride``."""
     subject: str
     """The element, pair of elements (``Cu-Au``), ``total`` or ``all``."""
     run: str
@@ -35,9 +36,10 @@ class Check:
     """Unit of ``value`` and ``reference``."""
     deviation: float
     """How far the run is from the reference, dimensionless (a fraction, or a
-    difference of curves)."""
+    difference of curves), except for ``pressure`` (GPa)."""
     noise_floor: float
-    """The same deviation measured on the reference itself, dimensionless."""
+    """The same deviation measured on the reference itself, in the unit of
+    ``deviation``."""
     threshold: float
     """The largest deviation that passes: max(tolerance, factor x noise floor)."""
     passed: Optional[bool]

@@ -244,6 +244,29 @@ class Comparison:
             factor=self.tolerances.diffusion_noise_factor,
         )
 
+    def pressure_check(self) -> Check:
+        """The mean virial pressure (:mod:`.pressure`) against the reference's,
+        in GPa: the deviation and noise floor are differences in GPa (the
+        reference's block-averaged error times the square root of two)."""
+        ours, theirs = self.run["pressure"], self.reference.whole["pressure"]
+        note = (
+            f"deviation and threshold in GPa; reference {theirs['mean']:.3f} "
+            f"+/- {theirs['error']:.3f} GPa"
+        )
+        return self.check(
+            "mean virial pressure",
+            "pressure",
+            "all",
+            note=note,
+            unit="GPa",
+            value=ours["mean"],
+            reference=theirs["mean"],
+            deviation=abs(ours["mean"] - theirs["mean"]),
+            noise_floor=math.sqrt(2) * theirs["error"],
+            tolerance=self.tolerances.pressure,
+            factor=self.tolerances.pressure_noise_factor,
+        )
+
     def drift_check(self) -> Check:
         """NVE: the run's total energy drift, as the temperature change it makes
         over the reference's length (Delta E / 3 k_B per atom) relative to the
@@ -278,7 +301,8 @@ def compare_run(
     tolerances: Tolerances,
     target_K: Optional[float],
 ) -> List[Check]:
-    """Temperatures, RDFs, VACFs and diffusion of ``run`` against ``reference``.
+    """Temperatures, RDFs, VACFs, diffusion and, when both have it (figures
+    ``pressure``), the virial pressure of ``run`` against ``reference``.
 
     :param target_K: the bath temperature (NVT), against which mean temperatures
         are judged; ``None`` (NVE) to judge them against the reference's.
@@ -294,4 +318,6 @@ def compare_run(
         "vacf", tolerances.vacf, tolerances.vacf_noise_factor
     )
     checks.append(comparison.diffusion_check())
+    if run.get("pressure") and reference.whole.get("pressure"):
+        checks.append(comparison.pressure_check())
     return checks

@@ -20,7 +20,9 @@ RULE = (
     "Deviations are "
     "dimensionless: relative differences for temperatures, diffusion and energy "
     "drift (the drift as the temperature change it makes over the run), integrated "
-    "differences for RDFs and root mean square differences for VACFs."
+    "differences for RDFs and root mean square differences for VACFs; the mean "
+    "virial pressure's deviation is a difference in GPa, its noise floor the "
+    "block-averaged standard error of the difference of two means."
 )
 
 

@@ -51,6 +51,16 @@ class Tolerances:
     diffuse either."""
     diffusion_noise_factor: float = 1.5
     """See ``diffusion``."""
+    pressure: float = 0.05
+    """Mean virial pressure (the stress of the positions, from the reference
+    calculator; :mod:`~metatrain_flashmd.validation.pressure`): within this many
+    GPa of the reference's. A constant-pressure run turns an error Delta P into a
+    volume error Delta V / V ~ Delta P / B (B the bulk modulus): 0.05 GPa is
+    0.1-0.2% of a metal's volume; set it to B times the volume error you
+    accept ..."""
+    pressure_noise_factor: float = 2.0
+    """... or within this many standard errors of the difference of two means
+    (block-averaged, the reference's times the square root of two)."""
     energy_drift: float = 0.03
     """NVE: energy gained or lost over the run, per atom, expressed as the
     temperature change it makes in a harmonic solid (Delta E / 3 k_B), within this
