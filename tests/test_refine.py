@@ -393,3 +393,16 @@ def test_choose_leaves_out_runaways_and_spreads_the_starts():
     ]
     chosen = choose(visited, 3, stats, TEMPERATURE)
     assert [(s.replica, s.stride) for s in chosen] == [(0, 99), (1, 50), (0, 90)]
+
+
+def test_rounds_skip_the_final_evaluation_unless_the_options_ask(tmp_path):
+    from metatrain_flashmd.refine.training import round_options
+
+    checkpoint = tmp_path / "model.ckpt"
+    options = round_options({"seed": 0}, [], checkpoint, 2, 1e-4)
+    assert options["final_eval"] is False
+    training = options["architecture"]["training"]
+    assert training["finetune"] == {"method": "full", "read_from": str(checkpoint)}
+    assert (training["num_epochs"], training["learning_rate"]) == (2, 1e-4)
+    kept = round_options({"final_eval": True}, [], checkpoint, 2, 1e-4)
+    assert kept["final_eval"] is True

@@ -107,8 +107,12 @@ def round_options(
     learning_rate: float,
 ) -> Dict[str, Any]:
     """The options of a refinement round: ``base`` with the sets of every round's
-    pairs options file added, fine-tuning ``checkpoint``."""
+    pairs options file added, fine-tuning ``checkpoint``; without metatrain's
+    final evaluation of every set (the round's validation judges the model, and
+    the evaluation of the training sets took a tenth of a round) unless ``base``
+    sets ``final_eval``."""
     options = copy.deepcopy(base)
+    options.setdefault("final_eval", False)
     for path in pair_options:
         extra = load_options(path)
         for name in ("training_set", "validation_set"):
