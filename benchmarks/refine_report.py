@@ -148,6 +148,7 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
     nve_rounds = {
         "nve-refined": _last_round(work / "refine-nve", "round-*/round.json"),
         "nve-control": _last_round(work / "control-nve", "round-*/report/summary.json"),
+        "nve-refined-nvt": _last_round(work / "nve-refine-nvt", "round-*/summary.json"),
     }
     return {
         "nve_rounds": nve_rounds,
@@ -209,9 +210,12 @@ def _round_notes(results: Dict[str, Dict[str, Any]]) -> List[str]:
         rounds = result.get("nve_rounds", {})
         if rounds.get("nve-refined") is not None:
             control = rounds.get("nve-control")
+            nvt = rounds.get("nve-refined-nvt")
             lines.append(
                 f"{system}: `nve-refined` is round {rounds['nve-refined']} of "
-                "`refine --ensemble nve` (its last finished one); `nve-control` "
+                "`refine --ensemble nve` (its last finished one)"
+                + ("" if nvt is None else f", its NVT columns round {nvt}'s")
+                + "; `nve-control` "
                 + (
                     "not made"
                     if control is None
