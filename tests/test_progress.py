@@ -20,6 +20,16 @@ def run(total: int, stream: io.StringIO, **kwargs) -> None:
             progress.update(1, T=f"{300 + step}K")
 
 
+def progress_lines(total: int, unit: str, *calls) -> list:
+    """The lines a :class:`Progress` of ``total`` writes off a terminal for
+    ``calls``, pairs of a method name (``update`` or ``skip``) and a count."""
+    stream = io.StringIO()
+    with Progress(total, unit, stream=stream) as progress:
+        for method, count in calls:
+            getattr(progress, method)(count)
+    return stream.getvalue().splitlines()
+
+
 def test_not_a_terminal_gets_a_line_per_quarter():
     stream = io.StringIO()
     run(500, stream)
@@ -46,11 +56,7 @@ def test_short_runs_get_at_most_four_lines(total, expected):
 
 
 def test_jumps_over_several_quarters_give_one_line():
-    stream = io.StringIO()
-    with Progress(100, "frame", stream=stream) as progress:
-        progress.update(60)
-        progress.update(40)
-    lines = stream.getvalue().splitlines()
+    lines = progress_lines(100, "frame", ("update", 60), ("update", 40))
     assert [line.split(":")[0] for line in lines] == [
         "frames 60/100 (60%)",
         "frames 100/100 (100%)",
@@ -103,11 +109,7 @@ def test_durations_read_well():
 
 
 def test_units_done_before_are_counted_but_not_in_the_rate():
-    stream = io.StringIO()
-    with Progress(4, "restart", stream=stream) as progress:
-        progress.skip(3)
-        progress.update(1)
-    lines = stream.getvalue().splitlines()
+    lines = progress_lines(4, "restart", ("skip", 3), ("update", 1))
     assert lines[0].startswith("restarts 3/4 (75%): 3 done before, ? left")
     assert "restarts/s" not in lines[0]  # nothing was run yet: no rate
     assert lines[-1].startswith("restarts 4/4 (100%): 3 done before, ")
@@ -115,9 +117,6 @@ def test_units_done_before_are_counted_but_not_in_the_rate():
 
 
 def test_a_loop_found_done_before_shows_no_rate():
-    stream = io.StringIO()
-    with Progress(2, "restart", stream=stream) as progress:
-        progress.skip(2)
-    (line,) = stream.getvalue().splitlines()
+    (line,) = progress_lines(2, "restart", ("skip", 2))
     assert line.startswith("restarts 2/2 (100%): 2 done before, done in")
     assert "/s" not in line
