@@ -227,9 +227,10 @@ def equilibrate_npt(atoms: ase.Atoms, cfg: Settings, temperature: float) -> ase.
 def validation_start(work: Path, cfg: Settings, temperature: int) -> Path:
     """``T{T}/start-mean-volume.extxyz``, the start of ``validate`` and
     ``refine`` at ``temperature``: ``start.extxyz`` scaled (at fixed fractional
-    coordinates) to the mean volume of that temperature's reference NpT runs,
-    pooled, after ``cfg.discard_fs``, without momenta (``validate`` equilibrates
-    it for 1 ps with EMT at its cell). A fixed-cell validation judges the model
+    coordinates) to the mean volume of that temperature's reference NpT runs
+    (the mean of their means after ``cfg.discard_fs``, as the report pools
+    them), without momenta (``validate`` equilibrates it for 1 ps with EMT at
+    its cell). A fixed-cell validation judges the model
     at its start's density: the NpT-equilibrated starts are 1.6% (300 K) and
     2.2% (600 K) below the mean volume, where a model may hold another
     temperature than at the volumes its NpT runs visit (``density`` stage)."""
@@ -237,14 +238,12 @@ def validation_start(work: Path, cfg: Settings, temperature: int) -> Path:
     path = directory / "start-mean-volume.extxyz"
     if path.exists():
         return path
-    volumes = []
-    for reference in sorted(directory.glob("reference*.npz")):
-        record = dyn.load_record(reference)
-        times = np.asarray(record.time_fs)
-        keep = times >= times[0] + cfg.discard_fs
-        volumes.append(np.asarray(record.volume)[keep])
+    means = [
+        dyn.summary(dyn.load_record(reference), cfg.discard_fs)["volume"]["mean"]
+        for reference in sorted(directory.glob("reference*.npz"))
+    ]
     atoms = ase.io.read(directory / "start.extxyz")
-    scale = (np.concatenate(volumes).mean() / atoms.get_volume()) ** (1.0 / 3.0)
+    scale = (np.mean(means) / atoms.get_volume()) ** (1.0 / 3.0)
     atoms.set_cell(atoms.cell * scale, scale_atoms=True)
     atoms.set_momenta(None)
     ase.io.write(path.with_suffix(".partial.extxyz"), atoms)
@@ -460,9 +459,8 @@ def stage_density(work: Path, cfg: Settings) -> None:
         directory = work / f"T{temperature}"
         start = ase.io.read(directory / "start.extxyz")
         mean = ase.io.read(validation_start(work, cfg, temperature))
-        scaled = start.copy()
+        scaled = start.copy()  # with its momenta
         scaled.set_cell(mean.cell, scale_atoms=True)
-        scaled.set_momenta(start.get_momenta())
         for stride in cfg.strides:
             model = flashmd_model(work, cfg, stride)
             for label, atoms in (("start", start), ("mean-volume", scaled)):

@@ -283,8 +283,9 @@ def _density_cell(work: Path, cfg: Any, temperature: int, stem: str) -> str:
     mean, error = group["T_Al"]["mean"], group["T_Al"]["error"]
     change = 100 * (mean / temperature - 1)
     volume = group["volume"]["mean"]
-    return f"{mean:.1f} ± {error:.1f} K ({change:+.1f}%), {volume:.0f} A^3, " + (
-        f"{len(runs)} seeds"
+    seeds = len(runs)
+    return (
+        f"{mean:.1f} ± {error:.1f} K ({change:+.1f}%), {volume:.0f} A^3, {seeds} seeds"
     )
 
 

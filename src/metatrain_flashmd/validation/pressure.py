@@ -33,22 +33,6 @@ from metatrain_flashmd.observables.trajectory import Trajectory
 LOG = logging.getLogger(__name__)
 
 
-def stress_available(trajectory: Trajectory, calculator: Any) -> bool:
-    """Whether ``calculator`` gives the stress of ``trajectory``'s frames: a
-    calculator, a cell periodic in all three directions, and a stress on the
-    first frame."""
-    if calculator is None or not np.all(trajectory.pbc):
-        return False
-    atoms = trajectory.frame(0)
-    atoms.calc = calculator
-    try:
-        atoms.get_stress()
-    except (PropertyNotImplementedError, NotImplementedError) as error:
-        LOG.info(f"no pressure check: the reference gives no stress ({error})")
-        return False
-    return True
-
-
 def virial_pressures(trajectory: Trajectory, calculator: Any) -> np.ndarray:
     """The virial pressure (:math:`-\\operatorname{tr}\\sigma / 3`) of every frame
     of ``trajectory`` with ``calculator``, GPa. The calculator is reset first, so
@@ -71,11 +55,17 @@ def pressure_figures(
 ) -> Optional[Dict[str, float]]:
     """``mean`` and ``std`` of the virial pressure over ``trajectory``'s frames
     and the block-averaged standard error of the mean, ``error``, all GPa;
-    ``None`` when the calculator gives no stress (:func:`stress_available`) or
-    the run has no frames."""
-    if trajectory.num_frames == 0 or not stress_available(trajectory, calculator):
+    ``None`` without a calculator, frames, or a cell periodic in all three
+    directions, or when the calculator gives no stress (logged)."""
+    if calculator is None or trajectory.num_frames == 0:
         return None
-    values = virial_pressures(trajectory, calculator)
+    if not np.all(trajectory.pbc):
+        return None
+    try:
+        values = virial_pressures(trajectory, calculator)
+    except (PropertyNotImplementedError, NotImplementedError) as error:
+        LOG.info(f"no pressure check: the reference gives no stress ({error})")
+        return None
     return {
         "mean": float(values.mean()),
         "std": float(values.std()),
