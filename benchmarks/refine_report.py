@@ -122,12 +122,13 @@ def _finished(report: Path) -> Path:
 
 def latest_model(refined: Path) -> Tuple[int, Path]:
     """The number of the last finished round of the refine in ``refined`` and
-    its model (``final.pt`` once the refine has stopped)."""
+    its model; once the refine has stopped, ``final.pt`` and the number of the
+    round it was kept from."""
     state = json.loads((refined / "refine.json").read_text())
     number = state["rounds"][-1]["round"]
     final = refined / "final.pt"
     if state.get("stopped") and final.exists():
-        return number, final
+        return state.get("final_round", number), final
     return number, refined / f"round-{number:02d}" / "model.pt"
 
 

@@ -25,6 +25,7 @@ from helpers import TINY_MODEL_HYPERS, aluminium_trajectory, tiny_model
 from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.pairs.build import build_pairs
 from metatrain_flashmd.refine import RefineInputError, refine
+from metatrain_flashmd.refine.loop import kept_round
 from metatrain_flashmd.refine.schedule import epochs, imbalance, severity
 from metatrain_flashmd.validation import ValidationInputError
 
@@ -70,9 +71,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict:
 class StandIns:
     """``mtt train`` and validation stand-ins that count their calls."""
 
-    def __init__(self, model, verdicts=(), interrupt_at=None):
+    def __init__(self, model, verdicts=(), interrupt_at=None, deviations=()):
         self.model = model
         self.verdicts = list(verdicts)
+        self.deviations = list(deviations)
         self.interrupt_at = interrupt_at
         self.trained = []
         self.validated = []
@@ -86,13 +88,14 @@ class StandIns:
 
     def validate(self, model: Path, report: Path) -> dict:
         passed = self.verdicts.pop(0) if self.verdicts else False
+        deviation = self.deviations.pop(0) if self.deviations else 2.0
         self.validated.append(model.parent.name)
         report.mkdir(parents=True, exist_ok=True)
-        (report / "report.md").write_text("stand-in")
+        (report / "report.md").write_text(f"stand-in of {model.parent.name}")
         check = {
             "name": "RDF total",
             "passed": passed,
-            "deviation": 2.0,
+            "deviation": deviation,
             "threshold": 1.0,
         }
         return {
@@ -160,6 +163,35 @@ def test_budget_spent_writes_every_round(data, tmp_path):
     assert not np.allclose(starts[0].positions, starts[1].positions)
     start = ase.io.read(out / "start.extxyz")
     assert not any(np.allclose(a.positions, start.positions) for a in starts)
+
+
+def test_budget_spent_keeps_the_least_severe_round(data, tmp_path):
+    # round 1 halves the failing check's deviation and round 2 makes it worse:
+    # the final files are round 1's, and the state and result say so
+    stand_ins = StandIns(data["model"], deviations=[4.0, 1.5, 3.0])
+    out = tmp_path / "out"
+    result = run_refine(data, out, stand_ins, rounds=2)
+    assert result.outcome == "budget spent" and result.final_round == 1
+    assert stand_ins.validated == ["round-00", "round-01", "round-02"]
+    ckpt = (out / "final.ckpt").read_bytes()
+    assert ckpt == (out / "round-01/model.ckpt").read_bytes()
+    assert ckpt != (out / "round-02/model.ckpt").read_bytes()
+    assert (out / "final-report/report.md").read_text() == "stand-in of round-01"
+    state = json.loads((out / "refine.json").read_text())
+    assert state["final_round"] == 1 and len(state["rounds"]) == 3
+    assert [r["severity"] for r in state["rounds"]] == [4.0, 1.5, 3.0]
+
+
+def test_kept_round_rules():
+    def record(number, severity, passed=False):
+        return {"round": number, "severity": severity, "passed": passed}
+
+    equal = [record(0, 2.0), record(1, 2.0)]
+    assert kept_round(equal)["round"] == 1  # the later of equals
+    assert kept_round([record(0, 3.0), record(1, None)])["round"] == 0
+    assert kept_round([record(0, None), record(1, None)])["round"] == 1
+    passed = [record(0, 3.0), record(1, 1.5), record(2, 2.0, passed=True)]
+    assert kept_round(passed)["round"] == 2
 
 
 def check_restarts(folder: Path, delta: float) -> None:
@@ -375,7 +407,7 @@ def test_training_data_of_other_proportions_or_temperature_gets_a_note(data, cap
 def test_choose_leaves_out_runaways_and_spreads_the_starts():
     """The most troubled states that have not run away, a tenth of a run apart
     within a run."""
-    from metatrain_flashmd.refine.collect import Visited, choose
+    from metatrain_flashmd.refine.collect import Visited, choose, run_starts
 
     stats = {"contact": {"mean": 2.6, "std": 0.05}}
     kT = ase.units.kB * TEMPERATURE
@@ -393,6 +425,14 @@ def test_choose_leaves_out_runaways_and_spreads_the_starts():
     ]
     chosen = choose(visited, 3, stats, TEMPERATURE)
     assert [(s.replica, s.stride) for s in chosen] == [(0, 99), (1, 50), (0, 90)]
+
+    # every state after the starts ran away: no choice, and the fallback takes
+    # the runs' starts, one per run
+    runaway = [state(r, k, 50.0, imbalance=3.0) for r in range(3) for k in (1, 2)]
+    starts = [state(r, 0, 1.0) for r in range(3)]
+    assert choose(runaway + starts, 2, stats, TEMPERATURE) == []
+    fallback = run_starts(runaway + starts, 2)
+    assert [(s.replica, s.stride) for s in fallback] == [(0, 0), (1, 0)]
 
 
 def test_rounds_skip_the_final_evaluation_unless_the_options_ask(tmp_path):

@@ -26,7 +26,8 @@ restarts into pairs (as `mtt-flashmd pairs`), and fine-tunes the last checkpoint
 on all the data with a fresh warm-up and decay, epochs and learning rate set by
 documented rules. Every round keeps its data, model and report in DIR/round-NN/;
 the final model is DIR/final.pt (DIR/final.ckpt beside it) with its report in
-DIR/final-report/. Run the same command again to resume an interrupted refine.
+DIR/final-report/: the round that passed or, when the budget is spent, the
+least severe round. Run the same command again to resume an interrupted refine.
 Exit status: 0 passed, 1 budget spent or a failed step, 2 bad input.
 """
 

@@ -13,7 +13,9 @@ temperature, a potential energy per atom more than :math:`\tfrac32 k_B T`
 above the data's mean (what a harmonic solid at twice the temperature would
 have), or a closest contact under :data:`CONTACT_FLOOR` times the data's mean.
 The chosen states are those with the highest trouble score, at least a tenth of
-a run apart when from the same run; the runs' starts are not chosen.
+a run apart when from the same run; the runs' starts are not chosen, unless every
+later state ran away (a badly under-trained model): then the reference restarts
+from the runs' starts (:func:`run_starts`), the region the model must learn first.
 """
 
 import dataclasses
@@ -167,6 +169,18 @@ def choose(
         ):
             chosen.append(state)
     return chosen
+
+
+def run_starts(visited: List[Visited], count: int) -> List[Visited]:
+    """The first state of each run (at most ``count``, distinct runs; finite
+    scores only): the fallback of :func:`choose` when every later state ran
+    away."""
+    starts = [
+        state
+        for state in visited
+        if state.stride == 0 and math.isfinite(state.scores["score"])
+    ]
+    return starts[:count]
 
 
 def write_visited(path: Path, visited: List[Visited]) -> None:

@@ -4,6 +4,7 @@ the restarts into pairs and fine-tunes, until validation passes or the round
 budget is spent. Every step skips what an earlier, interrupted run finished."""
 
 import dataclasses
+import math
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -40,6 +41,8 @@ class RefineResult:
     """The record of each round (``round.json``), in order."""
     directory: Path
     """The refine directory (``final.pt``, ``final.ckpt``, ``final-report/``)."""
+    final_round: int
+    """The round whose model, checkpoint and report are the final ones."""
 
     @property
     def passed(self) -> bool:
@@ -182,19 +185,45 @@ def _run(context: Context, state: Dict[str, Any]) -> RefineResult:
         if record["passed"]:
             break
     outcome = PASSED if records[-1]["passed"] else BUDGET_SPENT
-    _finish(context.directory, records[-1]["round"])
+    kept = kept_round(records)
+    _finish(context.directory, kept["round"])
     state["stopped"] = outcome
+    state["final_round"] = kept["round"]
     plan.save_state(context.directory, state)
     if context.progress:
-        last = records[-1]["round"]
-        print(
-            f"refine: {outcome} after round {last} ({last} refinement round(s) of "
-            f"{context.settings.rounds}); final model "
-            f"{context.directory / 'final.pt'}, report "
-            f"{context.directory / 'final-report' / 'report.md'}",
-            flush=True,
-        )
-    return RefineResult(outcome, records, context.directory)
+        print(_closing_line(context, records[-1], kept, outcome), flush=True)
+    return RefineResult(outcome, records, context.directory, kept["round"])
+
+
+def kept_round(records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The round whose model becomes final: the last one when it passed, else
+    the least severe one (the later of equals; a round without a finite severity
+    counts as infinitely severe). More training does not always help: a round
+    can fix one check and break another, and the best model must not be lost."""
+    if records[-1]["passed"]:
+        return records[-1]
+
+    def order(item: Any) -> Any:
+        index, record = item
+        severity = record.get("severity")
+        return (math.inf if severity is None else severity, -index)
+
+    return min(enumerate(records), key=order)[1]
+
+
+def _closing_line(
+    context: Context, last: Dict[str, Any], kept: Dict[str, Any], outcome: str
+) -> str:
+    """The line that says how the refine stopped and which model is final."""
+    number = last["round"]
+    line = (
+        f"refine: {outcome} after round {number} ({number} refinement round(s) "
+        f"of {context.settings.rounds}); final model {context.directory / 'final.pt'}"
+    )
+    if kept is not last:
+        line += f" (round {kept['round']}'s, the least severe: {_verdict(kept)})"
+    report = context.directory / "final-report" / "report.md"
+    return f"{line}, report {report}"
 
 
 def run_round(context: Context, number: int) -> Dict[str, Any]:

@@ -17,6 +17,7 @@ from metatrain_flashmd.refine.collect import (
     choose,
     read_visited,
     run_collection,
+    run_starts,
     score_runs,
     write_visited,
 )
@@ -49,8 +50,15 @@ def refinement_round(context: Any, number: int, folder: Path) -> Dict[str, Any]:
     count = rules.visited_restarts + rules.imbalanced_restarts
     chosen = choose(visited, max(1, count), context.stats, settings.temperature_K)
     if not chosen:
+        chosen = run_starts(visited, max(1, count))
+        context.say(
+            number,
+            f"every state FlashMD visited ran away (see {folder / 'visited.extxyz'}):"
+            f" the reference restarts from the {len(chosen)} runs' starts",
+        )
+    if not chosen:
         raise RefineError(
-            f"round {number}: every state FlashMD visited ran away (see "
+            f"round {number}: FlashMD recorded no state (see "
             f"{folder / 'visited.extxyz'}); nothing to restart the reference from"
         )
     delta = schedule.imbalance(max(state.scores["imbalance"] for state in visited))
