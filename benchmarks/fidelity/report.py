@@ -116,7 +116,7 @@ def analyse_system(system: cases.System, work: Path) -> Optional[Dict[str, Any]]
         analysis.rdfs(_frames(reference_run, slice(half, None))),
     ]
     reference["rdf_noise"] = analysis.rdf_difference(*halves)
-    result = {"system": system, "reference": reference, "strides": {}}
+    result = {"system": system, "work": work, "reference": reference, "strides": {}}
     nvt_path = work / "reference-nvt.npz"
     if nvt_path.exists():
         result["reference_nvt"] = analyse_run(systems.load_trajectory(nvt_path), None)
@@ -472,6 +472,7 @@ def results_markdown(results: List[Dict[str, Any]], context: Dict[str, Any]) -> 
         SPEED_HEADER,
         *[row for result in results for row in speed_rows(result)],
         "",
+        *refine_section(results, context),
         "## Wall times (s)",
         "",
         "```",
@@ -481,6 +482,28 @@ def results_markdown(results: List[Dict[str, Any]], context: Dict[str, Any]) -> 
         *plot_list(results),
     ]
     return "\n".join(lines)
+
+
+def refine_section(results: List[Dict[str, Any]], context: Dict[str, Any]) -> List[str]:
+    """The table of the product refines (``--refine-with product``), if any."""
+    import product_refine
+
+    rows = [
+        row
+        for r in results
+        for row in product_refine.refine_rows(r["system"].name, r["work"])
+    ]
+    if not rows:
+        return []
+    return [
+        "## Refines (`mtt-flashmd refine`, the same rules for every system)",
+        "",
+        "| system | stride | ensemble | outcome | rounds | kept | severity | "
+        "failing checks of the kept round |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
 
 
 def plot_list(results: List[Dict[str, Any]]) -> List[str]:
@@ -505,8 +528,10 @@ def context_facts(settings_text: str, workdir: Path) -> Dict[str, Any]:
     load and settings."""
     now = datetime.datetime.now(datetime.timezone.utc)
     pipeline = "python benchmarks/fidelity/run_fidelity.py"
-    if workdir.name == "quick":
+    if workdir.name.startswith("quick"):
         pipeline += " --quick"
+    if workdir.name.endswith("-refine"):
+        pipeline += " --refine-with product"
     return {
         "workdir": shown_path(workdir),
         "pipeline": pipeline,

@@ -6,6 +6,7 @@ End to end on CPU::
     python benchmarks/fidelity/run_fidelity.py                  # everything
     python benchmarks/fidelity/run_fidelity.py --quick          # smoke test, minutes
     python benchmarks/fidelity/run_fidelity.py --only al300,cuau600 --stages reference
+    python benchmarks/fidelity/run_fidelity.py --refine-with product  # no hand settings
 
 Every stage skips outputs that already exist, so an interrupted run resumes where it
 stopped. Generated data go to ``full/`` or ``quick/`` in ``--workdir`` (default
@@ -16,7 +17,10 @@ with ``--quick``, or to ``--report-dir``. ``report.py`` rewrites them from a run
 directory alone.
 
 Stages, in order: ``reference`` (EMT MD), ``pairs`` (``mtt-flashmd pairs``),
-``train`` (``mtt train``), ``refine`` (more training for the systems that need it),
+``train`` (``mtt train``), ``refine`` (more training for the systems that need it:
+the hand-set warm restarts of ``Settings.refine``, or with ``--refine-with
+product`` the package's ``refine`` for every system and stride, in ``full-refine/``
+or ``quick-refine/``; see ``product_refine.py``),
 ``md`` (FlashMD MD), ``timing`` (cost per step of FlashMD, a same-size PET MLIP and
 EMT) and ``report`` (analysis, plots, ``RESULTS.md``). The systems that start
 from another system's model (``System.warm_start``) go through every stage after
@@ -99,6 +103,17 @@ class Settings:
     equipartition_fs: Dict[str, float] = dataclasses.field(default_factory=dict)
     """Per system: time constant (fs) of the kinetic energy exchange between
     elements of an extra NVE run with energy rescaling (``nve_equipartition``)."""
+    refine_with: str = "campaign"
+    """``campaign``: the warm restarts of ``refine``; ``product``: the package's
+    ``refine`` (``product_refine.py``), the same rules for every system."""
+    refine_rounds: int = 4
+    """``--refine-with product``: the round budget of each refine."""
+    refine_time_ps: float = 10.0
+    """``--refine-with product``: length of the NVT refine's validations, ps."""
+    refine_nve_time_ps: float = 40.0
+    """``--refine-with product``: length of the NVE refine's validations (systems
+    of several elements), ps; in 10 ps the reference's own elements of 108-atom
+    Cu3Au are several % apart."""
 
 
 MEDIUM_MODEL = {
@@ -206,6 +221,9 @@ def quick_settings() -> Settings:
         model=dict(QUICK_MODEL),
         training={"num_epochs": 1, "batch_size": 4, "learning_rate": 1e-3},
         timing_calls=3,
+        refine_rounds=1,
+        refine_time_ps=1.6,  # refine validates 45 strides or more
+        refine_nve_time_ps=1.6,
         strides=[16, 32],  # 600 fs of data leave no 64 fs validation pair
         refine={
             "cuau600": {"num_epochs": 1, "learning_rate": 3e-4},
@@ -447,6 +465,35 @@ def refined_checkpoint(stage: int) -> str:
 
 
 def stage_refine(system: cases.System, work: Path, cfg: Settings) -> None:
+    """The hand-set warm restarts (:func:`campaign_refine`), or with
+    ``--refine-with product`` the package's ``refine`` (``product_refine.py``)."""
+    if cfg.refine_with == "campaign":
+        campaign_refine(system, work, cfg)
+        return
+    import product_refine
+
+    for stride in selected_strides(system, cfg):
+        directory = stride_directory(work, stride)
+        if (directory / "model.pt").exists():
+            options = refine_options(cfg, directory, stride)
+            product_refine.refine_stride(system, work, directory, options, cfg)
+
+
+def refine_options(cfg: Settings, directory: Path, stride_fs: int) -> Dict[str, Any]:
+    """The complete ``mtt train`` options of a stride's first training (its
+    ``options.yaml`` with what :func:`training_overrides` sets)."""
+    import yaml
+
+    options = yaml.safe_load((directory / "options.yaml").read_text())
+    options.update(seed=0, final_eval=False)
+    architecture = options.setdefault("architecture", {})
+    architecture.setdefault("model", {}).update(model_hypers(cfg, stride_fs))
+    training = architecture.setdefault("training", {})
+    training.update({"num_workers": 0, "log_interval": 1, **cfg.training})
+    return options
+
+
+def campaign_refine(system: cases.System, work: Path, cfg: Settings) -> None:
     """For the systems in ``cfg.refine``: fine-tune every parameter of each
     trained stride's model from its checkpoint (``mtt train`` with
     ``finetune.read_from``), once per listed restart, and make the result
@@ -646,6 +693,13 @@ def parse_arguments(argv: List[str] = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=HERE / "work")
     parser.add_argument("--report-dir", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--refine-with",
+        choices=("campaign", "product"),
+        default="campaign",
+        help="the refine stage: the hand-set warm restarts (campaign) or "
+        "mtt-flashmd refine for every system (product; work in full-refine/)",
+    )
     return parser.parse_args(argv)
 
 
@@ -676,10 +730,11 @@ def main(argv: List[str] = None) -> None:
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
     )
     cfg = settings(args.quick)
+    cfg.refine_with = args.refine_with
     if args.strides:
         cfg.strides = [int(stride) for stride in args.strides.split(",")]
-    workdir = args.workdir / ("quick" if args.quick else "full")
-    names = [name for name in args.only.split(",") if name]
+    workdir = args.workdir / work_name(args.quick, cfg.refine_with)
+    names = selected_systems(args.only, cfg.refine_with)
     stages = [stage for stage in args.stages.split(",") if stage]
     for name in names + stages:
         if name not in cases.SYSTEMS and name not in STAGES:
@@ -694,8 +749,36 @@ def main(argv: List[str] = None) -> None:
         (workdir / "settings.json").write_text(settings_text(cfg) + "\n")
     run_stages(names, stages, workdir, cfg)
     if "report" in stages:
-        directory = args.report_dir or (HERE if not args.quick else workdir / "report")
-        stage_report(names, workdir, directory, cfg)
+        default = HERE if workdir.name == "full" else workdir / "report"
+        stage_report(names, workdir, args.report_dir or default, cfg)
+
+
+def work_name(quick: bool, refine_with: str) -> str:
+    """The run directory's name: ``full`` or ``quick``, ``-refine`` added with
+    ``--refine-with product`` (its models differ from the campaign's)."""
+    name = "quick" if quick else "full"
+    return name if refine_with == "campaign" else f"{name}-refine"
+
+
+def selected_systems(only: str, refine_with: str) -> List[str]:
+    """The systems of ``--only``; with ``--refine-with product`` those that
+    start from another system's model are left out of the default list and
+    refused by name: their widened data are what ``refine`` collects itself."""
+    names = [name for name in only.split(",") if name]
+    if refine_with == "campaign":
+        return names
+    derived = [
+        name
+        for name in names
+        if cases.SYSTEMS.get(name, None) is not None
+        and cases.SYSTEMS[name].warm_start is not None
+    ]
+    if derived and only != ",".join(cases.SYSTEMS):
+        raise SystemExit(
+            f"--refine-with product: {', '.join(derived)} start(s) from another "
+            "system's model; refine collects such data itself"
+        )
+    return [name for name in names if name not in derived]
 
 
 if __name__ == "__main__":

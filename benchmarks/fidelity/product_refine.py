@@ -1,0 +1,146 @@
+"""The ``refine`` stage of ``run_fidelity.py --refine-with product``: the
+package's ``refine`` in place of the hand-set warm restarts of
+``Settings.refine``, with the same rules for every system and stride.
+
+For each trained stride, from its first training run's checkpoint:
+
+1. ``refine`` in NVT (Langevin, 100 fs, at the system's temperature) with
+   ``Settings.refine_rounds`` rounds and validations of ``refine_time_ps``, in
+   ``strideN/refine/``;
+2. for systems of several elements, then ``refine --ensemble nve`` (energy
+   rescaling; validations of ``refine_nve_time_ps``) from that refine's final
+   checkpoint, in ``strideN/refine-nve/``: the elements' share of the kinetic
+   energy is what an NVT validation cannot see.
+
+Every validation starts from ``refine-start.extxyz``, an equilibration of its own
+(seed 3): neither the training trajectory's start (seed 1) nor the fresh start of
+the comparison runs (seed 2), so the runs the benchmark reports never chose a
+model. The last refine's ``final.pt`` becomes the stride's ``model.pt`` (the
+first model, and any runs made with it, move to ``first-model/``).
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+import ase.io
+import yaml
+
+
+LOG = logging.getLogger("fidelity")
+START_SEED = 3
+"""Seed of the equilibration that starts the refine's validations."""
+DONE = "refined.done"
+"""Marks a stride whose ``model.pt`` is the refined one (holds ``product``)."""
+
+
+def refine_stride(
+    system: Any,
+    work: Path,
+    directory: Path,
+    options: Dict[str, Any],
+    cfg: Any,
+) -> None:
+    """Refine the model of one stride directory (see the module docstring);
+    resumes an interrupted refine; nothing to do once ``refined.done`` exists.
+
+    :param system: the benchmark system (``cases.System``).
+    :param work: the system's run directory.
+    :param directory: the stride's directory (pairs, first model, checkpoint).
+    :param options: the complete ``mtt train`` options of the first training
+        (model and trainer hypers included), written for ``refine``.
+    :param cfg: the benchmark's ``Settings``.
+    """
+    from metatrain_flashmd.refine import refine
+
+    done = directory / DONE
+    checkpoint = directory / "model.partial.ckpt"
+    if done.exists() or not checkpoint.exists():
+        return
+    options_path = directory / "refine-options.yaml"
+    options_path.write_text(yaml.safe_dump(options, sort_keys=False))
+    start = refine_start(system, work, cfg)
+    runs = [("nvt", cfg.refine_time_ps, directory / "refine")]
+    if len(set(ase.io.read(start).get_chemical_symbols())) > 1:
+        runs.append(("nve", cfg.refine_nve_time_ps, directory / "refine-nve"))
+    for ensemble, time_ps, folder in runs:
+        LOG.info(f"{system.name} {directory.name}: refine ({ensemble}) in {folder}")
+        result = refine(
+            options_path,
+            start,
+            "emt",
+            system.temperature,
+            rounds=cfg.refine_rounds,
+            directory=folder,
+            checkpoint=checkpoint,
+            time_ps=time_ps,
+            seed=0,
+            ensemble=ensemble,
+        )
+        LOG.info(
+            f"{system.name} {directory.name}: refine ({ensemble}) {result.outcome}, "
+            f"final model from round {result.final_round}"
+        )
+        checkpoint = folder / "final.ckpt"
+    adopt(directory, checkpoint.with_suffix(".pt"))
+    done.write_text("product\n")
+
+
+def refine_start(system: Any, work: Path, cfg: Any) -> Path:
+    """``work/refine-start.extxyz``: an equilibration with seed
+    :data:`START_SEED`, with momenta (made once)."""
+    import cases
+
+    path = work / "refine-start.extxyz"
+    if not path.exists():
+        atoms = cases.equilibrated_start(system, cfg.equilibration_fs, START_SEED)
+        temporary = work / ".refine-start.extxyz.partial"
+        ase.io.write(temporary, atoms, format="extxyz")
+        os.replace(temporary, path)
+    return path
+
+
+def adopt(directory: Path, model: Path) -> None:
+    """Make ``model`` the stride's ``model.pt``; the first model and its runs go
+    to ``first-model/``, and an MD lock left by an interrupted run is removed."""
+    archive = directory / "first-model"
+    archive.mkdir(exist_ok=True)
+    moved: List[Path] = [directory / "model.pt", *directory.glob("flashmd-*.npz")]
+    for path in moved:
+        if path.exists():
+            os.replace(path, archive / path.name)
+    temporary = directory / ".model.pt.partial"
+    temporary.write_bytes(model.read_bytes())
+    os.replace(temporary, directory / "model.pt")
+    lock = directory / "md.lock"
+    if lock.is_dir():
+        lock.rmdir()
+
+
+def refine_rows(name: str, work: Path) -> List[str]:
+    """Rows of the report's table of the product refines of system ``name``
+    (none for a campaign run directory): per stride and ensemble, the outcome,
+    the round kept and its severity, and the checks that still fail."""
+    import json
+
+    rows = []
+    for state_path in sorted(work.glob("stride*/refine*/refine.json")):
+        state = json.loads(state_path.read_text())
+        rounds = state.get("rounds", [])
+        if not rounds:
+            continue
+        kept = state.get("final_round", rounds[-1]["round"])
+        record = next(r for r in rounds if r["round"] == kept)
+        severity = record.get("severity")
+        failed = record.get("failed", [])
+        shown = ", ".join(failed[:3]) + (
+            f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        )
+        ensemble = state.get("settings", {}).get("ensemble", "nvt")
+        rows.append(
+            f"| {name} | {state_path.parent.parent.name} | {ensemble} | "
+            f"{state.get('stopped') or 'running'} | {len(rounds) - 1} | {kept} | "
+            f"{'inf' if severity is None else f'{severity:.2f}'} | {shown or '-'} |"
+        )
+    return rows
