@@ -135,11 +135,15 @@ def latest_model(refined: Path) -> Tuple[int, Path]:
 def system_verdicts(work: Path) -> Dict[str, Any]:
     """Every model's figures, and the targets, of one system's work directory."""
     state = json.loads((work / "refine" / "refine.json").read_text())
+    kept = kept_round(work / "refine-nve")
     models: Dict[str, Any] = {}
     for name in MODELS:
+        paths = list(REPORTS[name])
+        if name == "nve-refined" and kept is not None:
+            paths[0] = f"nve-refine-nvt/round-{kept:02d}"  # the kept model's
         nvt, nve = (
             None if path is None else read_summary(_finished(work / path))
-            for path in REPORTS[name]
+            for path in paths
         )
         models[name] = {
             "nvt": None if nvt is None else nvt_figures(nvt),
@@ -147,9 +151,14 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
         }
     refined = models["refined"]
     nve_rounds = {
-        "nve-refined": _last_round(work / "refine-nve", "round-*/round.json"),
+        "nve-refined": _last_round(work / "refine-nve", "round-*/round.json")
+        if kept is None
+        else kept,
+        "nve-refined-kept": kept is not None,
         "nve-control": _last_round(work / "control-nve", "round-*/report/summary.json"),
-        "nve-refined-nvt": _last_round(work / "nve-refine-nvt", "round-*/summary.json"),
+        "nve-refined-nvt": _last_round(work / "nve-refine-nvt", "round-*/summary.json")
+        if kept is None
+        else kept,
     }
     return {
         "nve_rounds": nve_rounds,
@@ -164,6 +173,18 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
         else refined["nve"]["equipartition_met"],
         "models": models,
     }
+
+
+def kept_round(refined: Path) -> Optional[int]:
+    """The round a stopped refine in ``refined`` kept as final (``None`` while it
+    runs, or when it was not made)."""
+    path = refined / "refine.json"
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    if not state.get("stopped") or not state.get("rounds"):
+        return None
+    return state.get("final_round", state["rounds"][-1]["round"])
 
 
 def _last_round(directory: Path, pattern: str) -> Optional[int]:
@@ -214,7 +235,13 @@ def _round_notes(results: Dict[str, Dict[str, Any]]) -> List[str]:
             nvt = rounds.get("nve-refined-nvt")
             lines.append(
                 f"{system}: `nve-refined` is round {rounds['nve-refined']} of "
-                "`refine --ensemble nve` (its last finished one)"
+                "`refine --ensemble nve` ("
+                + (
+                    "the one it kept as final"
+                    if rounds.get("nve-refined-kept")
+                    else "its last finished one"
+                )
+                + ")"
                 + ("" if nvt is None else f", its NVT columns round {nvt}'s")
                 + "; `nve-control` "
                 + (
