@@ -47,15 +47,11 @@ from ase.calculators.emt import EMT
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE)]
 
-from metatrain_flashmd.observables.structure import rdf_difference  # noqa: E402
-from metatrain_flashmd.validation.compare import reference_figures  # noqa: E402
-from metatrain_flashmd.validation.figures import (  # noqa: E402
-    run_figures,
-    temperature_figures,
-)
+from metatrain_flashmd.observables.structure import rdf, rdf_difference  # noqa: E402
+from metatrain_flashmd.observables.trajectory import Trajectory  # noqa: E402
+from metatrain_flashmd.validation.figures import temperature_figures  # noqa: E402
 from metatrain_flashmd.validation.flashmd_run import run_flashmd  # noqa: E402
 from metatrain_flashmd.validation.reference_cache import load_reference  # noqa: E402
-from metatrain_flashmd.validation.tolerances import Tolerances  # noqa: E402
 
 
 LOG = logging.getLogger("refine_long_nve")
@@ -102,7 +98,7 @@ def long_run(
     )
     kept = run.trajectory.without_start(DISCARD_FRACTION)
     figures = temperature_figures(kept)
-    rdfs = run_figures(kept, Tolerances().vacf_max_lag_fs)["rdf"]
+    rdfs = _rdfs(kept)
     result: Dict[str, Any] = {
         "model": str(model),
         "time_ps": time_ps,
@@ -126,14 +122,18 @@ def reference_rdfs(work: Path) -> Dict[str, Any]:
     if len(cache) != 1:
         raise SystemExit(f"expected one cached reference run, found {cache}")
     trajectory = load_reference(cache[0].parent, cache[0].stem)
-    figures = reference_figures(
-        trajectory.without_start(DISCARD_FRACTION), Tolerances()
+    kept = trajectory.without_start(DISCARD_FRACTION)
+    whole = _rdfs(kept)
+    halves = [_rdfs(half) for half in kept.halves()]
+    noise = {key: rdf_difference(*halves, key) for key in whole if key != "r"}
+    return {"whole": whole, "noise": noise}
+
+
+def _rdfs(trajectory: Trajectory) -> Dict[str, np.ndarray]:
+    """Total and partial RDFs of ``trajectory``, as the validation bins them."""
+    return rdf(
+        trajectory.positions, trajectory.cell, trajectory.numbers, trajectory.pbc
     )
-    halves = (figures.first_half["rdf"], figures.second_half["rdf"])
-    noise = {
-        key: rdf_difference(*halves, key) for key in figures.whole["rdf"] if key != "r"
-    }
-    return {"whole": figures.whole["rdf"], "noise": noise}
 
 
 def _stride_fs(model: Path) -> float:
