@@ -1,7 +1,9 @@
 """The equipartition check of ``validate``: on EMT Cu3Au (108 atoms, NVE at
 600 K) the reference's own halves pass it, a run whose copper is hotter than its
 gold by a few percent fails it, and it judges the elements' spread, not their
-mean (a run uniformly hotter passes it while failing the temperature check)."""
+mean (a run uniformly hotter passes it while failing the temperature check).
+In NVE each element's mean temperature is judged against the reference's
+temperature of all atoms."""
 
 import dataclasses
 
@@ -12,6 +14,7 @@ from ase.calculators.emt import EMT
 from ase.md.velocitydistribution import thermalize_momenta
 from test_validate_runs import compared
 
+from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.validation.compare import element_spread
 from metatrain_flashmd.validation.reference import at_rest, run_reference
 
@@ -88,3 +91,19 @@ def test_one_element_has_no_equipartition_check():
     checks = nve_checks(*trajectory.halves())
     assert "equipartition" not in {c.quantity for c in checks}
     assert "temperature_mean" in {c.quantity for c in checks}
+
+
+def test_nve_elements_are_judged_against_the_whole_system(reference):
+    """A reference whose gold came out 5% cold (noise, in a short run) does not
+    fail a run at equipartition: each element is held to the temperature of all
+    the reference's atoms; a run whose gold is 6% hot still fails."""
+    first, second = reference.halves()
+    skewed = heated(first, {79: 0.95})
+    whole = temperature(skewed.momenta, skewed.masses, skewed.momentum_fixed)
+    _, means = checks_of(skewed, second)
+    assert means["Au"].reference == pytest.approx(whole.mean())
+    assert means["Cu"].reference == pytest.approx(whole.mean())
+    assert means["Au"].passed and means["Cu"].passed
+    _, means = checks_of(skewed, heated(second, {79: 1.06}))
+    assert not means["Au"].passed
+    assert means["Cu"].passed

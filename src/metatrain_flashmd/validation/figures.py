@@ -12,7 +12,10 @@ import numpy as np
 from metatrain_flashmd.observables.energy import energy_drift
 from metatrain_flashmd.observables.statistics import block_error, equipartition
 from metatrain_flashmd.observables.structure import rdf
-from metatrain_flashmd.observables.temperature import element_temperatures
+from metatrain_flashmd.observables.temperature import (
+    element_temperatures,
+    temperature,
+)
 from metatrain_flashmd.observables.trajectory import Trajectory
 from metatrain_flashmd.observables.transport import diffusion, vacf
 
@@ -53,20 +56,34 @@ def temperature_figures(trajectory: Trajectory) -> Dict[str, Dict[str, float]]:
     return result
 
 
+def whole_temperature_figures(trajectory: Trajectory) -> Dict[str, float]:
+    """Temperature of all the atoms together, K: its ``mean`` and block-averaged
+    standard ``error`` (NaN without frames)."""
+    if trajectory.num_frames == 0:
+        return {"mean": float("nan"), "error": float("nan")}
+    values = temperature(
+        trajectory.momenta, trajectory.masses, trajectory.momentum_fixed
+    )
+    return {"mean": float(values.mean()), "error": block_error(values)}
+
+
 def run_figures(trajectory: Trajectory, vacf_max_lag_fs: float) -> Dict[str, Any]:
     """Every figure of ``trajectory`` (see the module docstring).
 
     :param trajectory: the run, frames equally spaced.
     :param vacf_max_lag_fs: largest lag of the VACFs, fs.
     :return: ``frames``, ``duration_ps``, ``temperature``
-        (:func:`temperature_figures`), ``rdf`` and ``vacf`` (curves), ``diffusion``
-        (``D_A2_per_ps``, ``msd_half_A2``), ``energy_drift_meV_atom_ps`` and
+        (:func:`temperature_figures`), ``temperature_all``
+        (:func:`whole_temperature_figures`), ``rdf`` and ``vacf`` (curves),
+        ``diffusion`` (``D_A2_per_ps``, ``msd_half_A2``),
+        ``energy_drift_meV_atom_ps`` and
         ``equipartition`` (``direction_ratio``, ``atom_spread``).
     """
     figures: Dict[str, Any] = {
         "frames": trajectory.num_frames,
         "duration_ps": trajectory.duration_fs / 1000.0,
         "temperature": temperature_figures(trajectory),
+        "temperature_all": whole_temperature_figures(trajectory),
     }
     if trajectory.num_frames < MIN_FRAMES:
         nan = float("nan")

@@ -20,10 +20,11 @@ class Tolerances:
 
     temperature: float = 0.03
     """Mean temperature of each element: within this fraction of the target (NVT)
-    or of the reference run's mean (NVE)."""
+    or of the reference run's mean temperature of all atoms (NVE)."""
     temperature_noise_factor: float = 2.0
     """... or within this many block-averaged standard errors of the reference's
-    mean temperature (its noise floor; in NVE, of the difference of two means)."""
+    mean temperature (its noise floor; in NVE, of the difference between the
+    element's mean and the whole system's)."""
     temperature_spread: float = 0.15
     """Width (standard deviation) of each element's instantaneous temperature:
     within this fraction of the reference's (the distribution equipartition
