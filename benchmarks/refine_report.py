@@ -28,12 +28,16 @@ REPORTS = {
     "round0": ("refine/round-00/report", "nve-round-00"),
     "refined": ("refine/final-report", "nve-final"),
     "control": ("control/report", "nve-control"),
-    "nve-refined": ("nve-refine-nvt/latest", "refine-nve/final-report"),
+    "nve-refined": ("nve-refine-nvt/latest", "nve-refine-nve/latest"),
     "nve-control": ("control-nve/latest/nvt-report", "control-nve/latest/report"),
 }
 """Per model, its NVT and NVE report directories within a system's work (an
 unfinished NVE refine: its last finished round's report; ``latest``: the
-highest-numbered ``round-NN`` beside it)."""
+highest-numbered ``round-NN`` beside it). The NVE refine's model without its
+NVE re-validation: the refine's own report (:data:`NVE_REFINE_OWN_REPORT`)."""
+NVE_REFINE_OWN_REPORT = "refine-nve/final-report"
+"""The NVE refine's own validation (the rescaled run only, judged by the rules
+of the day it ran)."""
 
 
 def read_summary(directory: Path) -> Optional[Dict[str, Any]]:
@@ -76,8 +80,9 @@ def nvt_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
 
 def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
     """Per-element temperatures of the NVE run with energy rescaling (the bare
-    run is judged on its energy drift only) and of the reference: the spread
-    between elements ((max - min) / mean), which the target bounds."""
+    run is judged on its energy drift only) and of the reference (its figures:
+    the checks compare each element with the reference's whole system): the
+    spread between elements ((max - min) / mean), which the target bounds."""
     result: Dict[str, Any] = {
         "passed": bool(summary["passed"]),
         "failed": list(summary.get("failed", [])),
@@ -89,7 +94,10 @@ def nve_figures(summary: Dict[str, Any]) -> Dict[str, Any]:
         if check["quantity"] == "temperature_mean" and check["run"] == "nve_rescaled"
     ]
     ours = {check["subject"]: check["value"] for check in rescaled}
-    reference = {check["subject"]: check["reference"] for check in rescaled}
+    reference = {
+        symbol: figures["mean"]
+        for symbol, figures in summary["figures"]["reference"]["temperature"].items()
+    }
     result["nve_rescaled_temperatures"] = ours
     result["nve_rescaled_element_spread"] = element_spread(
         {k: math.nan if v is None else v for k, v in ours.items()}
@@ -137,10 +145,13 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
     state = json.loads((work / "refine" / "refine.json").read_text())
     kept = kept_round(work / "refine-nve")
     models: Dict[str, Any] = {}
+    own_nve_report = False
     for name in MODELS:
         paths = list(REPORTS[name])
-        if name == "nve-refined" and kept is not None:
-            paths[0] = f"nve-refine-nvt/round-{kept:02d}"  # the kept model's
+        if name == "nve-refined" and kept is not None:  # the kept model's
+            paths = [f"nve-refine-{kind}/round-{kept:02d}" for kind in ("nvt", "nve")]
+        if name == "nve-refined" and read_summary(_finished(work / paths[1])) is None:
+            paths[1], own_nve_report = NVE_REFINE_OWN_REPORT, True
         nvt, nve = (
             None if path is None else read_summary(_finished(work / path))
             for path in paths
@@ -155,6 +166,7 @@ def system_verdicts(work: Path) -> Dict[str, Any]:
         if kept is None
         else kept,
         "nve-refined-kept": kept is not None,
+        "nve-refined-own-nve-report": own_nve_report,
         "nve-control": _last_round(work / "control-nve", "round-*/report/summary.json"),
         "nve-refined-nvt": _last_round(work / "nve-refine-nvt", "round-*/summary.json")
         if kept is None
@@ -243,6 +255,13 @@ def _round_notes(results: Dict[str, Dict[str, Any]]) -> List[str]:
                 )
                 + ")"
                 + ("" if nvt is None else f", its NVT columns round {nvt}'s")
+                + (
+                    ", its NVE columns from the refine's own validation (the "
+                    "rescaled run only)"
+                    if rounds.get("nve-refined-own-nve-report")
+                    else ", its NVE columns its validation with and without "
+                    "rescaling, made like the other rows'"
+                )
                 + "; `nve-control` "
                 + (
                     "not made"

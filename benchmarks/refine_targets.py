@@ -205,8 +205,12 @@ def nve_refine_checks(
     """The control of ``refine --ensemble nve`` (from the same checkpoint, as
     many optimizer steps on the pairs it started with: does its NVE data help?),
     validated in NVE and NVT (``control-nve/round-NN/{report,nvt-report}``);
-    and the NVT validation of the NVE refine's latest model
-    (``nve-refine-nvt/round-NN``): does it still pass in NVT?"""
+    and the NVE refine's latest model validated again as the other models are,
+    with the code of today: in NVT (``nve-refine-nvt/round-NN``: does it still
+    pass?) and in NVE, with and without energy rescaling
+    (``nve-refine-nve/round-NN``; the refine's own validation judged only the
+    rescaled run, with the rules of its day); and the latest control made,
+    validated when its reports are missing."""
     if not (work / "refine-nve" / "refine.json").exists():
         return
     if "control" in nve_parts:
@@ -216,9 +220,14 @@ def nve_refine_checks(
             validation(model, work, case, cfg, folder / "report", "nve")
             validation(model, work, case, cfg, folder / "nvt-report", "nvt")
     if "check" in nve_parts:
+        made = sorted((work / "control-nve").glob("round-*/model.pt"))
+        if made:  # the control made so far, validated if it is not yet
+            validation(made[-1], work, case, cfg, made[-1].parent / "report", "nve")
+            validation(made[-1], work, case, cfg, made[-1].parent / "nvt-report", "nvt")
         number, model = refine_report.latest_model(work / "refine-nve")
-        report = work / "nve-refine-nvt" / f"round-{number:02d}"
-        validation(model, work, case, cfg, report, "nvt")
+        for ensemble in ("nvt", "nve"):
+            report = work / f"nve-refine-{ensemble}" / f"round-{number:02d}"
+            validation(model, work, case, cfg, report, ensemble)
 
 
 def control(work: Path, refined: str, name: str) -> Optional[Path]:

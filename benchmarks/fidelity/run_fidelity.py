@@ -733,7 +733,7 @@ def main(argv: List[str] = None) -> None:
     cfg.refine_with = args.refine_with
     if args.strides:
         cfg.strides = [int(stride) for stride in args.strides.split(",")]
-    workdir = args.workdir / work_name(args.quick, cfg.refine_with)
+    workdir = args.workdir.resolve() / work_name(args.quick, cfg.refine_with)
     names = selected_systems(args.only, cfg.refine_with)
     stages = [stage for stage in args.stages.split(",") if stage]
     for name in names + stages:
