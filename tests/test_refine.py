@@ -28,6 +28,7 @@ from metatrain_flashmd.refine import RefineInputError, refine
 from metatrain_flashmd.refine.loop import kept_round
 from metatrain_flashmd.refine.schedule import epochs, imbalance, severity
 from metatrain_flashmd.validation import ValidationInputError
+from metatrain_flashmd.validation.result import JUDGING_RULES
 
 
 TEMPERATURE = 600.0
@@ -99,6 +100,7 @@ class StandIns:
             "threshold": 1.0,
         }
         return {
+            "rules": JUDGING_RULES,
             "passed": passed,
             "failed": [] if passed else ["RDF total (nvt)"],
             "checks": [check],
@@ -238,6 +240,26 @@ def test_interrupted_refine_resumes_at_the_next_round(data, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
     assert (out / "round-02" / "visited.extxyz").stat().st_mtime_ns == visited
     assert result.outcome == "budget spent" and len(result.rounds) == 3
+
+
+def test_rounds_judged_by_older_rules_are_named_on_resume(data, tmp_path, capsys):
+    """A round whose summary predates today's judging rules keeps its verdict,
+    and the resumed refine says which round and how to judge it again."""
+    out = tmp_path / "out"
+    run_refine(data, out, StandIns(data["model"]), rounds=1)
+    summary = out / "round-00" / "report" / "summary.json"
+    older = json.loads(summary.read_text())
+    older.pop("rules")  # as validate wrote it before the rules had a version
+    summary.write_text(json.dumps(older))
+    capsys.readouterr()
+    again = StandIns(data["model"])
+    result = run_refine(data, out, again, rounds=1, progress=True)
+    printed = capsys.readouterr().out
+    assert again.trained == [] and again.validated == []
+    assert result.outcome == "budget spent"
+    notes = [line for line in printed.splitlines() if "rules of validate" in line]
+    assert len(notes) == 1 and notes[0].startswith("round 0/1: note")
+    assert f"version 1 (now {JUDGING_RULES}" in notes[0]
 
 
 def broken_calculator():

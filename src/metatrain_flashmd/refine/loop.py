@@ -21,6 +21,7 @@ from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics
 from metatrain_flashmd.validation import Tolerances, validate
 from metatrain_flashmd.validation.reference import at_rest, equilibrate
+from metatrain_flashmd.validation.result import JUDGING_RULES
 
 
 PASSED = "passed"
@@ -232,6 +233,7 @@ def run_round(context: Context, number: int) -> Dict[str, Any]:
     done = plan.read_json(folder / "round.json")
     if done is not None:
         context.say(number, f"done before: validation {_verdict(done)}")
+        _note_older_rules(context, number, folder)
         return done
     folder.mkdir(parents=True, exist_ok=True)
     record: Dict[str, Any] = {"round": number}
@@ -246,6 +248,23 @@ def run_round(context: Context, number: int) -> Dict[str, Any]:
     plan.write_json(folder / "round.json", record)
     context.say(number, f"validation {_verdict(record)}")
     return record
+
+
+def _note_older_rules(context: Context, number: int, folder: Path) -> None:
+    """Say so when round ``number`` was judged by older rules of ``validate``
+    than today's (:data:`~metatrain_flashmd.validation.result.JUDGING_RULES`):
+    its verdict is kept, and how to judge it again."""
+    summary = plan.read_json(folder / "report" / "summary.json")
+    rules = 1 if summary is None else summary.get("rules", 1)
+    if rules >= JUDGING_RULES:
+        return
+    context.say(
+        number,
+        f"note: judged by the rules of validate version {rules} (now "
+        f"{JUDGING_RULES}, see the changelog); its verdict is kept. To judge it "
+        f"again, move {folder / 'round.json'} and {folder / 'report'} away and "
+        "resume (the later rounds' schedules came from the old verdicts)",
+    )
 
 
 def _verdict(record: Dict[str, Any]) -> str:

@@ -2,8 +2,9 @@
 per-stride diagnostics, in memory and as the JSON of ``summary.json``.
 
 ``summary.json`` (format :data:`SUMMARY_FORMAT`) holds, at the top level,
-``passed`` (true when no check failed), ``failed`` (the names of the failed
-checks), ``settings``, ``tolerances``, ``checks`` (each check's fields, see
+``rules`` (:data:`JUDGING_RULES`), ``passed`` (true when no check failed),
+``failed`` (the names of the failed checks), ``settings``, ``tolerances``,
+``checks`` (each check's fields, see
 :class:`~metatrain_flashmd.validation.Check`), ``figures`` (the reference's
 and each FlashMD run's, with the RDF and VACF curves), ``stopped`` (runs that
 stopped early, and why), ``stride`` (per-stride diagnostics on reference states
@@ -23,6 +24,13 @@ from metatrain_flashmd.validation.tolerances import Tolerances
 
 SUMMARY_FORMAT = 1
 """Version of the layout of ``summary.json``."""
+
+JUDGING_RULES = 2
+"""Version of the rules the checks are judged by, ``rules`` in ``summary.json``
+(a summary without it: version 1). 1: in NVE, each element's mean temperature
+against the reference's mean for that element; 2: against the reference's
+temperature of all atoms. A verdict is only comparable with another of the same
+rules."""
 
 
 @dataclasses.dataclass
@@ -101,6 +109,7 @@ class ValidationResult:
         """The contents of ``summary.json``."""
         return {
             "format": SUMMARY_FORMAT,
+            "rules": JUDGING_RULES,
             "passed": self.passed,
             "failed": [f"{check.name} ({check.run})" for check in self.failures],
             "settings": dataclasses.asdict(self.settings),
