@@ -247,19 +247,30 @@ def test_rounds_judged_by_older_rules_are_named_on_resume(data, tmp_path, capsys
     and the resumed refine says which round and how to judge it again."""
     out = tmp_path / "out"
     run_refine(data, out, StandIns(data["model"]), rounds=1)
-    summary = out / "round-00" / "report" / "summary.json"
-    older = json.loads(summary.read_text())
-    older.pop("rules")  # as validate wrote it before the rules had a version
-    summary.write_text(json.dumps(older))
-    capsys.readouterr()
-    again = StandIns(data["model"])
-    result = run_refine(data, out, again, rounds=1, progress=True)
-    printed = capsys.readouterr().out
-    assert again.trained == [] and again.validated == []
-    assert result.outcome == "budget spent"
-    notes = [line for line in printed.splitlines() if "rules of validate" in line]
+    two_elements = {"Cu": {"mean": 600.0}, "Au": {"mean": 580.0}}
+
+    def resumed_notes(ensemble: str) -> list:
+        """Round 0's summary as validate wrote it before the rules had a
+        version (no ``rules``, no ``temperature_all``), then the notes of a
+        resumed refine."""
+        summary = out / "round-00" / "report" / "summary.json"
+        older = json.loads(summary.read_text())
+        older.pop("rules", None)
+        older["settings"] = {"ensemble": ensemble}
+        older["figures"] = {"reference": {"temperature": two_elements}}
+        summary.write_text(json.dumps(older))
+        capsys.readouterr()
+        again = StandIns(data["model"])
+        result = run_refine(data, out, again, rounds=1, progress=True)
+        assert again.trained == [] and again.validated == []
+        assert result.outcome == "budget spent"
+        printed = capsys.readouterr().out
+        return [line for line in printed.splitlines() if "rules of validate" in line]
+
+    notes = resumed_notes("nve")
     assert len(notes) == 1 and notes[0].startswith("round 0/1: note")
     assert f"version 1 (now {JUDGING_RULES}" in notes[0]
+    assert resumed_notes("nvt") == []  # rules 1 and 2 judge NVT alike
 
 
 def broken_calculator():

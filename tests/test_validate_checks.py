@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from metatrain_flashmd.validation.checks import Check, judge, relative
+from metatrain_flashmd.validation.result import judged_as_today, judging_rules
 from metatrain_flashmd.validation.stride import (
     StrideData,
     stride_diagnostics,
@@ -66,3 +67,19 @@ def test_check_serialises_without_nan():
     values = check.to_dict()
     assert values["noise_floor"] is None and values["verdict"] == "FAIL"
     assert check.failed("stopped").note == "stopped"
+
+
+def test_judging_rules_of_summaries_without_their_version():
+    """A summary without ``rules`` was judged by rules 2 when its reference has
+    the temperature of all atoms (added with them), else by rules 1, which judge
+    alike but in NVE with several elements."""
+    assert judging_rules({"rules": 2}) == 2
+    assert judging_rules({"figures": {"reference": {"temperature_all": {}}}}) == 2
+    assert judging_rules({"figures": {"reference": {}}}) == 1
+    two = {"reference": {"temperature": {"Cu": {}, "Au": {}}}}
+    one = {"reference": {"temperature": {"Al": {}}}}
+    nve = {"ensemble": "nve"}
+    assert not judged_as_today({"settings": nve, "figures": two})
+    assert judged_as_today({"settings": nve, "figures": one})
+    assert judged_as_today({"settings": {"ensemble": "nvt"}, "figures": two})
+    assert judged_as_today({"rules": 2, "settings": nve, "figures": two})

@@ -30,6 +30,7 @@ from metatrain_flashmd.validation import Tolerances, ValidationInputError, valid
 from metatrain_flashmd.validation.compare import compare_run, reference_figures
 from metatrain_flashmd.validation.figures import run_figures
 from metatrain_flashmd.validation.reference import run_reference
+from metatrain_flashmd.validation.result import JUDGING_RULES, judging_rules
 
 
 pytestmark = pytest.mark.xdist_group("validate-emt")
@@ -127,6 +128,10 @@ def test_report_files(exact_nvt):
     assert summary["tolerances"] == Tolerances().to_dict()
     assert len(summary["checks"]) == len(result.checks)
     assert summary["figures"]["reference"]["rdf"]["total"]
+    assert summary["rules"] == JUDGING_RULES and judging_rules(summary) == 2
+    whole = summary["figures"]["reference"]["temperature_all"]
+    only = summary["figures"]["reference"]["temperature"]["Al"]
+    assert whole["mean"] == pytest.approx(only["mean"])  # one element: the same
     report = (directory / "report.md").read_text()
     assert "PASSED" in report and "Per-stride diagnostics" in report
     for name in ("rdf.png", "temperature.png", "vacf.png"):

@@ -21,7 +21,11 @@ from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics
 from metatrain_flashmd.validation import Tolerances, validate
 from metatrain_flashmd.validation.reference import at_rest, equilibrate
-from metatrain_flashmd.validation.result import JUDGING_RULES
+from metatrain_flashmd.validation.result import (
+    JUDGING_RULES,
+    judged_as_today,
+    judging_rules,
+)
 
 
 PASSED = "passed"
@@ -252,12 +256,13 @@ def run_round(context: Context, number: int) -> Dict[str, Any]:
 
 def _note_older_rules(context: Context, number: int, folder: Path) -> None:
     """Say so when round ``number`` was judged by older rules of ``validate``
-    than today's (:data:`~metatrain_flashmd.validation.result.JUDGING_RULES`):
-    its verdict is kept, and how to judge it again."""
+    than today's (:data:`~metatrain_flashmd.validation.result.JUDGING_RULES`)
+    that would judge it otherwise: its verdict is kept, and how to judge it
+    again."""
     summary = plan.read_json(folder / "report" / "summary.json")
-    rules = 1 if summary is None else summary.get("rules", 1)
-    if rules >= JUDGING_RULES:
+    if summary is None or judged_as_today(summary):
         return
+    rules = judging_rules(summary)
     context.say(
         number,
         f"note: judged by the rules of validate version {rules} (now "

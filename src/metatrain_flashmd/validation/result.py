@@ -33,6 +33,27 @@ temperature of all atoms. A verdict is only comparable with another of the same
 rules."""
 
 
+def judging_rules(summary: Dict[str, Any]) -> int:
+    """The :data:`JUDGING_RULES` a ``summary.json`` was judged by: its
+    ``rules``; without them, 2 when the reference's figures have
+    ``temperature_all`` (added with rules 2), else 1."""
+    if "rules" in summary:
+        return int(summary["rules"])
+    reference = summary.get("figures", {}).get("reference", {})
+    return 2 if "temperature_all" in reference else 1
+
+
+def judged_as_today(summary: Dict[str, Any]) -> bool:
+    """Whether today's rules would judge ``summary``'s runs the same way: judged
+    by today's rules, or by rules that differ from them only where it does not
+    apply (rules 1: NVE with several elements)."""
+    if judging_rules(summary) >= JUDGING_RULES:
+        return True
+    ensemble = summary.get("settings", {}).get("ensemble")
+    elements = summary.get("figures", {}).get("reference", {}).get("temperature", {})
+    return ensemble == "nvt" or len(elements) == 1
+
+
 @dataclasses.dataclass
 class ValidationSettings:
     """How a validation was run."""
