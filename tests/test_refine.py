@@ -10,7 +10,11 @@ The slow test runs the command line with ``mtt train`` and the real validation.
 
 import json
 import math
+import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import ase.build
@@ -271,6 +275,41 @@ def test_rounds_judged_by_older_rules_are_named_on_resume(data, tmp_path, capsys
     assert len(notes) == 1 and notes[0].startswith("round 0/1: note")
     assert f"version 1 (now {JUDGING_RULES}" in notes[0]
     assert resumed_notes("nvt") == []  # rules 1 and 2 judge NVT alike
+
+
+def test_a_second_refine_in_the_same_directory_is_refused(data, tmp_path):
+    """A running refine's lock (here: this process's) refuses another refine
+    before it writes anything, and is left in place."""
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / "refine.lock"
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": "then"}
+    lock.write_text(json.dumps(holder))
+    stand_ins = StandIns(data["model"])
+    with pytest.raises(RefineInputError, match="another refine") as error:
+        run_refine(data, out, stand_ins)
+    assert str(error.value).startswith(str(out))
+    assert f"process {os.getpid()} on {socket.gethostname()}" in str(error.value)
+    assert stand_ins.trained == [] and not (out / "refine.json").exists()
+    assert json.loads(lock.read_text()) == holder
+
+
+def test_a_lock_left_by_a_stopped_refine_is_taken_over(data, tmp_path, capsys):
+    """A lock whose process no longer runs is taken over (and said so); the lock
+    is gone when the refine stops, also when it is interrupted."""
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    holder = {"pid": gone.pid, "host": socket.gethostname(), "started": "then"}
+    (out / "refine.lock").write_text(json.dumps(holder))
+    with pytest.raises(KeyboardInterrupt):
+        run_refine(data, out, StandIns(data["model"], interrupt_at=1), progress=True)
+    assert f"left by process {gone.pid}" in capsys.readouterr().out
+    assert not (out / "refine.lock").exists()
+    result = run_refine(data, out, StandIns(data["model"]))
+    assert result.outcome == "budget spent"
+    assert not (out / "refine.lock").exists()
 
 
 def broken_calculator():

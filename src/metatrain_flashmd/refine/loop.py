@@ -17,6 +17,7 @@ import metatrain_flashmd.refine.plan as plan
 import metatrain_flashmd.refine.schedule as schedule
 import metatrain_flashmd.refine.training as training
 from metatrain_flashmd.refine.checks import Inputs, check_ensemble, check_inputs
+from metatrain_flashmd.refine.lock import directory_lock
 from metatrain_flashmd.refine.refinement import refinement_round
 from metatrain_flashmd.refine.trouble import data_statistics
 from metatrain_flashmd.validation import Tolerances, validate
@@ -122,7 +123,8 @@ def refine(
     :param progress: print a few lines per round.
     :param train: replaces ``mtt train`` (tests).
     :param validator: replaces the validation (tests).
-    :raises RefineInputError: for unusable input, before any work.
+    :raises RefineInputError: for unusable input, before any work; for a
+        directory in which another refine works (``DIR/refine.lock``).
     :raises RefineError: when a step fails; earlier rounds are kept.
     """
     inputs = check_inputs(
@@ -136,25 +138,26 @@ def refine(
     settings.ensemble = check_ensemble(ensemble)
     state = plan.open_state(directory, settings)
     directory.mkdir(parents=True, exist_ok=True)
-    plan.save_state(directory, state)
-    start_path = _validation_start(
-        directory, inputs, settings, equilibration_ps, reference_timestep_fs
-    )
-    context = Context(
-        directory,
-        settings,
-        inputs,
-        start_path,
-        _statistics(directory, inputs),
-        train or training.train,
-        validator
-        or _validator(
-            start_path, inputs, settings, tolerances, reference_timestep_fs, device
-        ),
-        reference_timestep_fs,
-        progress,
-    )
-    return _run(context, state)
+    with directory_lock(directory, progress):
+        plan.save_state(directory, state)
+        start_path = _validation_start(
+            directory, inputs, settings, equilibration_ps, reference_timestep_fs
+        )
+        context = Context(
+            directory,
+            settings,
+            inputs,
+            start_path,
+            _statistics(directory, inputs),
+            train or training.train,
+            validator
+            or _validator(
+                start_path, inputs, settings, tolerances, reference_timestep_fs, device
+            ),
+            reference_timestep_fs,
+            progress,
+        )
+        return _run(context, state)
 
 
 def _settings(
