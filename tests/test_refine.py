@@ -312,6 +312,23 @@ def test_a_lock_left_by_a_stopped_refine_is_taken_over(data, tmp_path, capsys):
     assert not (out / "refine.lock").exists()
 
 
+def test_validation_time_chosen_for_a_new_refine_and_kept_on_resume(data, tmp_path):
+    """Without ``time_ps`` a new refine of Al (one element) in NVE validates for
+    10 ps; one resumed without it keeps the time it was started with."""
+    fresh = tmp_path / "fresh"
+    run_refine(data, fresh, StandIns(data["model"]), rounds=0, time_ps=None)
+    state = json.loads((fresh / "refine.json").read_text())
+    assert state["settings"]["time_ps"] == 10.0
+    resumed = tmp_path / "resumed"
+    run_refine(data, resumed, StandIns(data["model"]), rounds=0)  # QUICK: 0.45 ps
+    again = StandIns(data["model"])
+    result = run_refine(data, resumed, again, rounds=1, time_ps=None)
+    assert again.trained == ["round-01"]  # resumed, not refused
+    state = json.loads((resumed / "refine.json").read_text())
+    assert state["settings"]["time_ps"] == QUICK["time_ps"]
+    assert len(result.rounds) == 2
+
+
 def broken_calculator():
     """A calculator that fails on every system."""
     from ase.calculators.calculator import Calculator

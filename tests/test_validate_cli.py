@@ -62,7 +62,8 @@ def test_parser_defaults(models, start):
     args = validate_args(
         [str(models["Al"]), str(start), "--temperature", "600", "--reference", "emt"]
     )
-    assert (args.ensemble, args.time_ps, args.seed) == ("nvt", 10.0, 0)
+    # time_ps None: chosen from the ensemble and START's elements
+    assert (args.ensemble, args.time_ps, args.seed) == ("nvt", None, 0)
     assert args.report_dir == "flashmd-validation" and args.tolerance == []
     args = validate_args(
         "m.pt s.xyz --temperature 600 --reference-trajectory r.xyz --ensemble nve "

@@ -261,3 +261,28 @@ def test_runs_start_with_the_centre_of_mass_at_rest():
         assert trajectory.momentum_fixed and trajectory.num_frames == 3
         np.testing.assert_allclose(trajectory.momenta.sum(axis=1), 0.0, atol=1e-10)
         np.testing.assert_allclose(trajectory.momenta[0], internal, atol=1e-12)
+
+
+def test_run_length_chosen_for_the_ensemble_and_elements(monkeypatch):
+    """Without ``time_ps``: 40 ps in NVE with several elements, 10 ps otherwise;
+    a length given is kept."""
+    import metatrain_flashmd.validation.workflow as workflow
+
+    monkeypatch.setattr(
+        workflow, "run_validation", lambda inputs, *rest: inputs.settings.time_ps
+    )
+    cuau = ase.build.bulk("Cu", "fcc", a=3.73, cubic=True)
+    cuau.numbers[0] = 79
+    alloy = verlet_stride_model(STRIDE_FS, SUBSTEPS, (29, 79))
+    metal = verlet_stride_model(STRIDE_FS, SUBSTEPS)
+    cases = [
+        (alloy, cuau, "nve", None, 40.0),
+        (alloy, cuau, "nvt", None, 10.0),
+        (metal, aluminium(), "nve", None, 10.0),
+        (alloy, cuau, "nve", 5.0, 5.0),
+    ]
+    for model, atoms, ensemble, given, chosen in cases:
+        time_ps = validate(
+            model, atoms, TEMPERATURE, "emt", ensemble=ensemble, time_ps=given
+        )
+        assert time_ps == chosen, (ensemble, given)

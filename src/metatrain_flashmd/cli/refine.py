@@ -84,9 +84,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-ps",
         type=float,
-        default=10.0,
+        default=None,
         help="length of each validation run; collection and restarts scale with it "
-        "(default: 10)",
+        "(default: 10; 40 in NVE with several elements; a resumed refine keeps "
+        "its own)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
@@ -95,8 +96,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default="nvt",
         help="the validation's ensemble: nvt (Langevin, 100 fs), or nve (FlashMD "
         "with energy rescaling against reference NVE, as mtt-flashmd md runs with "
-        "an energy model; with several elements give --time-ps 40 or more) "
-        "(default: nvt)",
+        "an energy model) (default: nvt)",
     )
     add_reference_arguments(parser)
     parser.add_argument(

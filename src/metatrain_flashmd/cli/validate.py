@@ -106,7 +106,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "with an energy model), not also without it",
     )
     parser.add_argument(
-        "--time-ps", type=float, default=10.0, help="length of each run (default: 10)"
+        "--time-ps",
+        type=float,
+        default=None,
+        help="length of each run (default: 10; 40 in NVE with several elements, "
+        "where the elements' temperatures need that long to be resolved)",
     )
     parser.add_argument(
         "--report-dir",

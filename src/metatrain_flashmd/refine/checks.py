@@ -14,7 +14,7 @@ from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
-from metatrain_flashmd.validation.inputs import read_start
+from metatrain_flashmd.validation.inputs import default_time_ps, read_start
 from metatrain_flashmd.validation.reference_cache import reference_identity
 from metatrain_flashmd.validation.workflow import ENSEMBLES, MIN_STRIDES
 
@@ -41,6 +41,9 @@ class Inputs:
     reference_identity: Optional[str] = None
     """What identifies the reference in the validations' reference cache
     (``None``: a calculator object, not cached)."""
+    time_ps: float = 10.0
+    """Length of each validation run, ps: the one given, or
+    :func:`~metatrain_flashmd.validation.inputs.default_time_ps` for START."""
 
 
 def check_inputs(
@@ -49,11 +52,13 @@ def check_inputs(
     reference: Any,
     temperature_K: float,
     rounds: int,
-    time_ps: float,
+    time_ps: Optional[float],
     checkpoint: Optional[Any],
     device: Optional[str],
+    ensemble: str = "nvt",
 ) -> Inputs:
-    """Load and check every input of :func:`~metatrain_flashmd.refine.refine`.
+    """Load and check every input of :func:`~metatrain_flashmd.refine.refine`
+    (``time_ps`` ``None``: chosen for START and ``ensemble``).
 
     :raises RefineInputError: for the first problem, naming its file or option.
     """
@@ -61,13 +66,15 @@ def check_inputs(
         raise RefineInputError("--temperature", "must be positive")
     if rounds < 0:
         raise RefineInputError("--rounds", "must not be negative")
-    if not time_ps > 0:
+    if time_ps is not None and not time_ps > 0:
         raise RefineInputError("--time-ps", "must be positive")
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise RefineInputError(checkpoint, "no such checkpoint file")
     loaded = load_options(options)
-    check_time(loaded, time_ps)
     atoms, start_name = read_start(start)
+    if time_ps is None:
+        time_ps = default_time_ps(ensemble, atoms)
+    check_time(loaded, time_ps)
     from metatrain_flashmd.refine.trouble import sample_frames
 
     files = training_files(loaded)
@@ -86,7 +93,9 @@ def check_inputs(
         name = str(reference)
     check_calculator(calculator, atoms, name, start_name)
     identity = reference_identity(reference)
-    return Inputs(loaded, atoms, start_name, calculator, name, frames, identity)
+    return Inputs(
+        loaded, atoms, start_name, calculator, name, frames, identity, time_ps
+    )
 
 
 def check_ensemble(ensemble: str) -> str:

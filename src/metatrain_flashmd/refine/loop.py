@@ -85,7 +85,7 @@ def refine(
     rounds: int = 4,
     directory: Any = "refine",
     checkpoint: Optional[Any] = None,
-    time_ps: float = 10.0,
+    time_ps: Optional[float] = None,
     seed: int = 0,
     ensemble: str = "nvt",
     tolerances: Optional[Tolerances] = None,
@@ -109,13 +109,13 @@ def refine(
     :param rounds: refinement rounds after round 0 (the budget).
     :param directory: the refine directory (layout in :mod:`.plan`).
     :param checkpoint: a checkpoint to start from instead of training round 0.
-    :param time_ps: length of each validation run, ps.
+    :param time_ps: length of each validation run, ps; ``None``: the refine's
+        own when resumed, else 10, or 40 in NVE with several elements
+        (:func:`~metatrain_flashmd.validation.inputs.default_time_ps`).
     :param seed: seed of every random choice.
     :param ensemble: the validation's ensemble: ``"nvt"`` (Langevin, 100 fs), or
         ``"nve"``: FlashMD with energy rescaling against reference NVE (the bare
-        run is not made); with several elements give ``time_ps`` of 40 or more
-        (in 10 ps the reference's own elements can be several % apart, which
-        hides a drift).
+        run is not made).
     :param tolerances: validation tolerances (defaults when ``None``).
     :param reference_timestep_fs: largest reference MD timestep, fs.
     :param equilibration_ps: equilibration of a START without momenta, ps.
@@ -127,11 +127,23 @@ def refine(
         directory in which another refine works (``DIR/refine.lock``).
     :raises RefineError: when a step fails; earlier rounds are kept.
     """
-    inputs = check_inputs(
-        options, start, reference, temperature_K, rounds, time_ps, checkpoint, device
-    )
     directory = Path(directory)
-    settings = _settings(options, start, inputs, temperature_K, rounds, time_ps, seed)
+    if time_ps is None:
+        time_ps = plan.stored_time_ps(directory)
+    inputs = check_inputs(
+        options,
+        start,
+        reference,
+        temperature_K,
+        rounds,
+        time_ps,
+        checkpoint,
+        device,
+        ensemble,
+    )
+    settings = _settings(
+        options, start, inputs, temperature_K, rounds, inputs.time_ps, seed
+    )
     settings.checkpoint = (
         None if checkpoint is None else str(Path(checkpoint).resolve())
     )

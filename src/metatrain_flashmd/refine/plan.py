@@ -84,6 +84,16 @@ def write_json(path: Path, data: Dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+def stored_time_ps(directory: Path) -> Optional[float]:
+    """The validation time of the refine in ``directory`` (``None`` when there
+    is none): a refine resumed without ``time_ps`` keeps its own, whatever the
+    default has become."""
+    state = read_json(Path(directory) / "refine.json")
+    if state is None or "time_ps" not in state.get("settings", {}):
+        return None
+    return float(state["settings"]["time_ps"])
+
+
 def read_json(path: Path) -> Optional[Dict[str, Any]]:
     """The JSON in ``path``, or ``None`` when it does not exist.
 

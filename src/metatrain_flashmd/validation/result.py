@@ -70,8 +70,9 @@ class ValidationSettings:
     """The validation temperature (NVT bath, initial momenta), K."""
     ensemble: str
     """``nvt`` or ``nve``."""
-    time_ps: float
-    """Length of each run, ps."""
+    time_ps: Optional[float]
+    """Length of each run, ps (``None`` until START is read: then chosen by
+    :func:`~metatrain_flashmd.validation.inputs.default_time_ps`)."""
     stride_fs: float
     """The model's stride, fs."""
     thermostat: str

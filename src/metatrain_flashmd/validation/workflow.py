@@ -24,6 +24,7 @@ from metatrain_flashmd.validation.figures import MIN_FRAMES
 from metatrain_flashmd.validation.flashmd_run import FlashMDRun, run_flashmd
 from metatrain_flashmd.validation.inputs import (
     check_elements,
+    default_time_ps,
     load_flashmd_model,
     read_start,
 )
@@ -78,7 +79,7 @@ def validate(
     reference_trajectory: Any = None,
     ensemble: str = "nvt",
     bare_nve: bool = True,
-    time_ps: float = 10.0,
+    time_ps: Optional[float] = None,
     report_dir: Any = None,
     seed: Optional[int] = 0,
     tolerances: Optional[Tolerances] = None,
@@ -115,7 +116,9 @@ def validate(
     :param bare_nve: NVE: also run FlashMD without energy rescaling (judged on its
         energy drift only); ``False`` judges only the run with rescaling, what
         ``mtt-flashmd md`` runs with an energy model.
-    :param time_ps: length of each run, ps.
+    :param time_ps: length of each run, ps; ``None``: 10, or 40 in NVE with
+        several elements
+        (:func:`~metatrain_flashmd.validation.inputs.default_time_ps`).
     :param report_dir: where to write ``report.md``, ``summary.json``, the plots
         and the trajectories (nothing written when ``None``).
     :param seed: seed of every random choice (momenta, baths).
@@ -143,7 +146,7 @@ def validate(
         reference_kind="trajectory" if reference_trajectory else "calculator",
         temperature_K=float(temperature_K),
         ensemble=ensemble,
-        time_ps=float(time_ps),
+        time_ps=None if time_ps is None else float(time_ps),
         stride_fs=float("nan"),
         thermostat=thermostat,
         time_constant_fs=float(time_constant_fs),
@@ -221,8 +224,11 @@ def prepare(
     loaded, model_name, stride = load_flashmd_model(model)
     atoms, start_name = read_start(start)
     check_elements(atoms, loaded, start_name, model_name)
+    time_ps = settings.time_ps
+    if time_ps is None:
+        time_ps = default_time_ps(settings.ensemble, atoms)
     settings = dataclasses.replace(
-        settings, model=model_name, start=start_name, stride_fs=stride
+        settings, model=model_name, start=start_name, stride_fs=stride, time_ps=time_ps
     )
     if settings.time_ps * 1000.0 < MIN_STRIDES * stride:
         raise ValidationInputError(
@@ -270,6 +276,8 @@ def check_settings(settings: ValidationSettings) -> None:
         "time_constant_fs",
         "reference_timestep_fs",
     ):
+        if name == "time_ps" and settings.time_ps is None:
+            continue  # chosen from START (default_time_ps)
         if not getattr(settings, name) > 0:
             raise ValidationInputError(name, "must be positive")
     if settings.equilibration_ps < 0 or settings.stride_pairs < 0:
