@@ -110,10 +110,10 @@ class Settings:
     """``--refine-with product``: the round budget of each refine."""
     refine_time_ps: float = 10.0
     """``--refine-with product``: length of the NVT refine's validations, ps."""
-    refine_nve_time_ps: float = 40.0
-    """``--refine-with product``: length of the NVE refine's validations (systems
-    of several elements), ps; in 10 ps the reference's own elements of 108-atom
-    Cu3Au are several % apart."""
+    refine_nve_time_ps: Optional[float] = None
+    """``--refine-with product``: length of the NVE refine's validations, ps;
+    ``None``: refine's own choice (10 ps, 40 ps with several elements: in 10 ps
+    the reference's own elements of 108-atom Cu3Au are several % apart)."""
 
 
 MEDIUM_MODEL = {
