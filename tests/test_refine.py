@@ -312,18 +312,30 @@ def test_a_lock_left_by_a_stopped_refine_is_taken_over(data, tmp_path, capsys):
     assert not (out / "refine.lock").exists()
 
 
-def test_validation_time_chosen_for_a_new_refine_and_kept_on_resume(data, tmp_path):
-    """Without ``time_ps`` a new refine of Al (one element) in NVE validates for
-    10 ps; one resumed without it keeps the time it was started with."""
+def test_validation_time_chosen_for_a_new_refine_and_kept_on_resume(
+    data, tmp_path, capsys
+):
+    """Without ``time_ps`` a new refine of Al (one element) validates for
+    10 ps; one resumed without it keeps the time it was started with; the
+    opening line says which."""
     fresh = tmp_path / "fresh"
-    run_refine(data, fresh, StandIns(data["model"]), rounds=0, time_ps=None)
+    run_refine(
+        data, fresh, StandIns(data["model"]), rounds=0, time_ps=None, progress=True
+    )
     state = json.loads((fresh / "refine.json").read_text())
     assert state["settings"]["time_ps"] == 10.0
+    opening = capsys.readouterr().out.splitlines()[0]
+    assert opening == (
+        f"refine in {fresh}: NVT validations of 10 ps (the default for this "
+        f"ensemble and these elements) at {TEMPERATURE:g} K, up to 0 refinement "
+        "round(s)"
+    )
     resumed = tmp_path / "resumed"
     run_refine(data, resumed, StandIns(data["model"]), rounds=0)  # QUICK: 0.45 ps
     again = StandIns(data["model"])
-    result = run_refine(data, resumed, again, rounds=1, time_ps=None)
+    result = run_refine(data, resumed, again, rounds=1, time_ps=None, progress=True)
     assert again.trained == ["round-01"]  # resumed, not refused
+    assert "0.45 ps (this refine's own" in capsys.readouterr().out
     state = json.loads((resumed / "refine.json").read_text())
     assert state["settings"]["time_ps"] == QUICK["time_ps"]
     assert len(result.rounds) == 2

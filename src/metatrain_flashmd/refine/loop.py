@@ -128,8 +128,10 @@ def refine(
     :raises RefineError: when a step fails; earlier rounds are kept.
     """
     directory = Path(directory)
+    time_source = "given"
     if time_ps is None:
         time_ps = plan.stored_time_ps(directory)
+        time_source = "default" if time_ps is None else "resumed"
     inputs = check_inputs(
         options,
         start,
@@ -151,6 +153,8 @@ def refine(
     state = plan.open_state(directory, settings)
     directory.mkdir(parents=True, exist_ok=True)
     with directory_lock(directory, progress):
+        if progress:
+            print(_opening_line(directory, settings, time_source), flush=True)
         plan.save_state(directory, state)
         start_path = _validation_start(
             directory, inputs, settings, equilibration_ps, reference_timestep_fs
@@ -191,6 +195,26 @@ def _settings(
         rounds=int(rounds),
         time_ps=float(time_ps),
         seed=int(seed),
+    )
+
+
+TIME_SOURCES = {
+    "given": "",
+    "default": " (the default for this ensemble and these elements)",
+    "resumed": " (this refine's own, kept on resuming)",
+}
+"""How the opening line explains the validation length, by where it came from."""
+
+
+def _opening_line(
+    directory: Path, settings: plan.RefineSettings, time_source: str
+) -> str:
+    """What a refine is about to do: its directory, ensemble, temperature,
+    validation length (and why) and round budget."""
+    return (
+        f"refine in {directory}: {settings.ensemble.upper()} validations of "
+        f"{settings.time_ps:g} ps{TIME_SOURCES[time_source]} at "
+        f"{settings.temperature_K:g} K, up to {settings.rounds} refinement round(s)"
     )
 
 
