@@ -216,18 +216,22 @@ def nve_refine_checks(
     if "control" in nve_parts:
         model = control(work, "refine-nve", "control-nve")
         if model is not None:
-            folder = model.parent  # control-nve/round-NN: the rounds so far
-            validation(model, work, case, cfg, folder / "report", "nve")
-            validation(model, work, case, cfg, folder / "nvt-report", "nvt")
+            control_validations(model, work, case, cfg)
     if "check" in nve_parts:
         made = sorted((work / "control-nve").glob("round-*/model.pt"))
         if made:  # the control made so far, validated if it is not yet
-            validation(made[-1], work, case, cfg, made[-1].parent / "report", "nve")
-            validation(made[-1], work, case, cfg, made[-1].parent / "nvt-report", "nvt")
+            control_validations(made[-1], work, case, cfg)
         number, model = refine_report.latest_model(work / "refine-nve")
         for ensemble in ("nvt", "nve"):
             report = work / f"nve-refine-{ensemble}" / f"round-{number:02d}"
             validation(model, work, case, cfg, report, ensemble)
+
+
+def control_validations(model: Path, work: Path, case: Case, cfg: Settings) -> None:
+    """The NVE control's validations, beside its model (``control-nve/round-NN``:
+    the rounds so far): ``report`` in NVE, ``nvt-report`` in NVT."""
+    validation(model, work, case, cfg, model.parent / "report", "nve")
+    validation(model, work, case, cfg, model.parent / "nvt-report", "nvt")
 
 
 def control(work: Path, refined: str, name: str) -> Optional[Path]:

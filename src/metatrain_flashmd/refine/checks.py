@@ -14,7 +14,11 @@ from metatrain_flashmd.observables.temperature import temperature
 from metatrain_flashmd.refine.errors import RefineInputError
 from metatrain_flashmd.refine.training import hyper, load_options, training_files
 from metatrain_flashmd.validation.calculators import check_calculator, make_calculator
-from metatrain_flashmd.validation.inputs import default_time_ps, read_start
+from metatrain_flashmd.validation.inputs import (
+    DEFAULT_TIME_PS,
+    default_time_ps,
+    read_start,
+)
 from metatrain_flashmd.validation.reference_cache import reference_identity
 from metatrain_flashmd.validation.workflow import ENSEMBLES, MIN_STRIDES
 
@@ -41,7 +45,7 @@ class Inputs:
     reference_identity: Optional[str] = None
     """What identifies the reference in the validations' reference cache
     (``None``: a calculator object, not cached)."""
-    time_ps: float = 10.0
+    time_ps: float = DEFAULT_TIME_PS
     """Length of each validation run, ps: the one given, or
     :func:`~metatrain_flashmd.validation.inputs.default_time_ps` for START."""
 
