@@ -109,7 +109,9 @@ def plot_temperatures(result: Dict[str, Any], work: Path, path: Path) -> None:
     system = result["system"]
     ran = {kind for runs in result["strides"].values() for kind in runs}
     kinds = ["reference", *[k for k in flashmd_runs.RUN_KINDS if k in ran]]
-    figure, axes = plt.subplots(2, len(kinds), figsize=(3.6 * len(kinds), 5.6))
+    figure, axes = plt.subplots(
+        2, len(kinds), figsize=(3.6 * len(kinds), 5.6), squeeze=False
+    )
     for column, kind in enumerate(kinds):
         runs = [("EMT", work / "reference-nve.npz", "black")]
         if kind != "reference":
