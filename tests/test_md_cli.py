@@ -1,6 +1,8 @@
 """``mtt-flashmd md`` and the library function behind it, :func:`run_md`."""
 
 import csv
+import os
+import signal
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -204,23 +206,36 @@ def test_help_gives_the_units(capsys):
     assert MOMENTUM_UNIT in text
 
 
-def test_interrupted_run_keeps_what_it_wrote(
-    model_path, al_trajectory, tmp_path, monkeypatch
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def _terminate() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop, status", [(_interrupt, 130), (_terminate, 143)])
+def test_a_stopped_run_keeps_what_it_wrote(
+    model_path, al_trajectory, tmp_path, monkeypatch, stop, status
 ):
+    """Ctrl-C, or ``kill PID`` (``SIGTERM``), during a run closes its files with
+    every frame written (the process does not vanish mid-write); exit status 130
+    or 143, and the default ``SIGTERM`` handler back afterwards."""
     strides = []
     stride = FlashMDDynamics.stride
 
-    def interrupted(self: FlashMDDynamics) -> None:
+    def stopped(self: FlashMDDynamics) -> None:
         if len(strides) == 2:
-            raise KeyboardInterrupt
+            stop()
         strides.append(1)
         stride(self)
 
-    monkeypatch.setattr(FlashMDDynamics, "stride", interrupted)
+    monkeypatch.setattr(FlashMDDynamics, "stride", stopped)
     output, log = tmp_path / "md.extxyz", tmp_path / "md.csv"
     arguments = ["md", str(model_path), str(al_trajectory), "--steps", "10"]
-    assert main(arguments + ["-o", str(output), "--log", str(log)]) == 130
+    assert main(arguments + ["-o", str(output), "--log", str(log)]) == status
     frames = ase.io.read(output, ":")
     assert len(frames) == 3
     assert frames[-1].info["step"] == 2
     assert [row["step"] for row in read_log(log)] == [0, 1, 2]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

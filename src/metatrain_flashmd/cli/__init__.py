@@ -11,6 +11,7 @@ import sys
 from typing import List, Optional
 
 from .._warnings import ignore_dependency_warnings
+from .stopping import INTERRUPT_STATUS, SIGTERM_STATUS, Terminated, sigterm_unwinds
 
 
 SUBCOMMANDS = ("pairs", "md", "ipi", "validate", "refine")
@@ -45,10 +46,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ignore_dependency_warnings()
     try:
-        return int(args.func(args) or 0)
+        with sigterm_unwinds():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPT_STATUS
+    except Terminated:
+        print("stopped by SIGTERM", file=sys.stderr)
+        return SIGTERM_STATUS
     except (ValueError, FileNotFoundError, OSError) as error:
         print(f"mtt-flashmd {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -2,13 +2,17 @@
 visits until validation passes (see :func:`metatrain_flashmd.refine.refine`).
 
 Exit status: 0 when the final model passes validation, 1 when the round budget
-is spent (or a step failed), 2 on bad input (nothing is written then).
+is spent (or a step failed), 2 on bad input (nothing is written then), 130 when
+stopped by Ctrl-C and 143 by ``SIGTERM`` (:mod:`metatrain_flashmd.cli.stopping`):
+the refine then unwinds, stopping its ``mtt`` child and releasing its lock, and
+resumes when run again.
 """
 
 import argparse
 import sys
 from typing import Any
 
+from metatrain_flashmd.cli.stopping import INTERRUPT_STATUS, SIGTERM_STATUS, Terminated
 from metatrain_flashmd.cli.validate import add_reference_arguments
 
 
@@ -106,7 +110,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mtt-flashmd refine`` from parsed arguments; the exit status."""
-    from metatrain_flashmd.refine import RefineError, refine
+    from metatrain_flashmd.refine import RefineError
     from metatrain_flashmd.validation import Tolerances, ValidationInputError
 
     try:
@@ -115,23 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mtt-flashmd refine: error: --tolerance: {error}", file=sys.stderr)
         return 2
     try:
-        result = refine(
-            args.options,
-            args.start,
-            args.reference,
-            args.temperature,
-            rounds=args.rounds,
-            directory=args.output,
-            checkpoint=args.checkpoint,
-            time_ps=args.time_ps,
-            seed=args.seed,
-            ensemble=args.ensemble,
-            tolerances=tolerances,
-            reference_timestep_fs=args.reference_timestep,
-            equilibration_ps=args.equilibration_ps,
-            device=args.device,
-            progress=not args.quiet,
-        )
+        result = _refine(args, tolerances)
     except ValidationInputError as error:
         print(f"mtt-flashmd refine: error: {error}", file=sys.stderr)
         return 2
@@ -141,6 +129,37 @@ def run(args: argparse.Namespace) -> int:
             f"(run the same command again to resume in {args.output})", file=sys.stderr
         )
         return 1
+    except (KeyboardInterrupt, Terminated) as stop:
+        name = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C"
+        print(
+            f"mtt-flashmd refine: stopped by {name}; what the finished steps wrote "
+            f"is kept: run the same command again to resume in {args.output}",
+            file=sys.stderr,
+        )
+        return SIGTERM_STATUS if isinstance(stop, Terminated) else INTERRUPT_STATUS
     if args.quiet:
         print(f"refine: {result.outcome}")
     return 0 if result.passed else 1
+
+
+def _refine(args: argparse.Namespace, tolerances: Any) -> Any:
+    """The library's refine with the command line's arguments."""
+    from metatrain_flashmd.refine import refine
+
+    return refine(
+        args.options,
+        args.start,
+        args.reference,
+        args.temperature,
+        rounds=args.rounds,
+        directory=args.output,
+        checkpoint=args.checkpoint,
+        time_ps=args.time_ps,
+        seed=args.seed,
+        ensemble=args.ensemble,
+        tolerances=tolerances,
+        reference_timestep_fs=args.reference_timestep,
+        equilibration_ps=args.equilibration_ps,
+        device=args.device,
+        progress=not args.quiet,
+    )

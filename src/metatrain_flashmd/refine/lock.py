@@ -6,6 +6,11 @@ removes it when it stops, however it stops. A refine that finds the lock of a
 process that no longer runs on this machine (killed, or the machine restarted)
 takes it over and says so; one held by a running process, or by another
 machine, is refused with the holder named.
+
+A refine stopped by ``SIGKILL`` leaves its ``mtt train`` child running, which a
+resumed refine would run again beside it in the same round folder. So each
+``mtt`` child is recorded in ``FOLDER/mtt.pid`` (same fields) while it runs, and
+a new one is refused in a folder whose recorded child still runs.
 """
 
 import contextlib
@@ -16,10 +21,11 @@ import socket
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
-from metatrain_flashmd.refine.errors import RefineInputError
+from metatrain_flashmd.refine.errors import RefineError, RefineInputError
 
 
 LOCK_NAME = "refine.lock"
+CHILD_NAME = "mtt.pid"
 
 
 def _holder(path: Path) -> Optional[Dict[str, Any]]:
@@ -46,19 +52,23 @@ def _running_here(holder: Dict[str, Any]) -> bool:
     return True
 
 
+def _record(pid: int) -> Dict[str, Any]:
+    """What a lock or a child record says about process ``pid``."""
+    return {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
 def _take(path: Path) -> bool:
     """Create the lock atomically; ``False`` when it exists."""
     try:
         descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return False
-    contents = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started": datetime.datetime.now().isoformat(timespec="seconds"),
-    }
     with os.fdopen(descriptor, "w") as stream:
-        json.dump(contents, stream)
+        json.dump(_record(os.getpid()), stream)
     return True
 
 
@@ -89,6 +99,38 @@ def directory_lock(directory: Path, progress: bool = True) -> Iterator[None]:
                 flush=True,
             )
         path.unlink(missing_ok=True)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def refuse_running_child(folder: Path) -> None:
+    """Refuse to start an ``mtt`` child in ``folder`` while the one recorded
+    there (by an earlier refine, killed meanwhile) still runs.
+
+    :raises RefineError: naming the process and how to stop it.
+    """
+    path = Path(folder) / CHILD_NAME
+    holder = _holder(path)
+    if holder is None:
+        return
+    if holder and not _running_here(holder):
+        path.unlink(missing_ok=True)
+        return
+    raise RefineError(
+        f"{folder}: an mtt process started there by an earlier refine still runs "
+        f"(process {holder.get('pid', '?')} on {holder.get('host', '?')}, since "
+        f"{holder.get('started', '?')}); stop it (kill {holder.get('pid', 'PID')}) "
+        f"or let it finish, or, if it no longer runs, remove {path}"
+    )
+
+
+@contextlib.contextmanager
+def child_record(folder: Path, pid: int) -> Iterator[None]:
+    """Record ``mtt`` child ``pid`` in ``folder/mtt.pid`` during the block."""
+    path = Path(folder) / CHILD_NAME
+    path.write_text(json.dumps(_record(pid)))
     try:
         yield
     finally:

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from metatrain_flashmd.refine.errors import RefineError, RefineInputError
+from metatrain_flashmd.refine.lock import child_record, refuse_running_child
 
 
 SETS = ("training_set", "validation_set", "test_set")
@@ -141,21 +142,36 @@ def write_options(options: Dict[str, Any], path: Path) -> None:
 def run_mtt(arguments: List[str], directory: Path, log: Path) -> None:
     """``mtt ARGUMENTS`` in ``directory``, its output in ``log``.
 
-    :raises RefineError: quoting the end of the log, if it fails.
+    :raises RefineError: quoting the end of the log, if it fails, or naming
+        the process if an ``mtt`` child of an earlier refine still runs there.
     """
     command = [sys.executable, "-m", "metatrain", *arguments]
+    refuse_running_child(directory)
     with open(log, "a") as stream:
         stream.write(f"$ mtt {' '.join(arguments)}\n")
         stream.flush()
-        status = subprocess.run(
+        process = subprocess.Popen(
             command, cwd=directory, stdout=stream, stderr=subprocess.STDOUT
-        ).returncode
+        )
+        with child_record(directory, process.pid):
+            status = _wait(process)
     if status != 0:
         tail = "\n".join(log.read_text().splitlines()[-LOG_TAIL:])
         raise RefineError(
             f"mtt {arguments[0]} failed (exit status {status}); the end of {log}:\n"
             + tail
         )
+
+
+def _wait(process: subprocess.Popen) -> int:
+    """``process``'s exit status; killed with it if this wait is interrupted
+    (Ctrl-C, or ``SIGTERM`` under :mod:`metatrain_flashmd.cli.stopping`)."""
+    try:
+        return process.wait()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
 
 
 def train(options_path: Path, directory: Path) -> None:
