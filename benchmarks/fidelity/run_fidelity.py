@@ -41,6 +41,8 @@ from typing import Any, Dict, List, Optional
 
 import ase.io
 
+from metatrain_flashmd.cli.stopping import sigterm_unwinds
+
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # these scripts and the shared ones
@@ -747,7 +749,8 @@ def main(argv: List[str] = None) -> None:
     if any(stage != "report" for stage in stages):
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "settings.json").write_text(settings_text(cfg) + "\n")
-    run_stages(names, stages, workdir, cfg)
+    with sigterm_unwinds():  # kill PID stops a refine's mtt train child too
+        run_stages(names, stages, workdir, cfg)
     if "report" in stages:
         default = HERE if workdir.name == "full" else workdir / "report"
         stage_report(names, workdir, args.report_dir or default, cfg)
