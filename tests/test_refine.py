@@ -253,14 +253,14 @@ def test_rounds_judged_by_older_rules_are_named_on_resume(data, tmp_path, capsys
     run_refine(data, out, StandIns(data["model"]), rounds=1)
     two_elements = {"Cu": {"mean": 600.0}, "Au": {"mean": 580.0}}
 
-    def resumed_notes(ensemble: str) -> list:
+    def resumed_notes(settings: dict) -> list:
         """Round 0's summary as validate wrote it before the rules had a
         version (no ``rules``, no ``temperature_all``), then the notes of a
         resumed refine."""
         summary = out / "round-00" / "report" / "summary.json"
         older = json.loads(summary.read_text())
         older.pop("rules", None)
-        older["settings"] = {"ensemble": ensemble}
+        older["settings"] = settings
         older["figures"] = {"reference": {"temperature": two_elements}}
         summary.write_text(json.dumps(older))
         capsys.readouterr()
@@ -271,10 +271,13 @@ def test_rounds_judged_by_older_rules_are_named_on_resume(data, tmp_path, capsys
         printed = capsys.readouterr().out
         return [line for line in printed.splitlines() if "rules of validate" in line]
 
-    notes = resumed_notes("nve")
+    notes = resumed_notes({"ensemble": "nve"})
     assert len(notes) == 1 and notes[0].startswith("round 0/1: note")
     assert f"version 1 (now {JUDGING_RULES}" in notes[0]
-    assert resumed_notes("nvt") == []  # rules 1 and 2 judge NVT alike
+    nvt = {"ensemble": "nvt", "reference_kind": "calculator"}
+    assert len(resumed_notes(nvt)) == 1  # rules 3 made the NVT reference anew
+    # against a reference trajectory, NVT is judged alike by every version
+    assert resumed_notes({**nvt, "reference_kind": "trajectory"}) == []
 
 
 def test_a_second_refine_in_the_same_directory_is_refused(data, tmp_path):

@@ -81,5 +81,18 @@ def test_judging_rules_of_summaries_without_their_version():
     nve = {"ensemble": "nve"}
     assert not judged_as_today({"settings": nve, "figures": two})
     assert judged_as_today({"settings": nve, "figures": one})
-    assert judged_as_today({"settings": {"ensemble": "nvt"}, "figures": two})
     assert judged_as_today({"rules": 2, "settings": nve, "figures": two})
+
+
+def test_nvt_summaries_before_rules_3_are_judged_otherwise_today():
+    """Rules 3 changed the NVT reference made by a calculator (the integrator
+    with exact strides); an NVT summary against a reference trajectory, and any
+    summary of rules 3, is judged as today."""
+    figures = {"reference": {"temperature": {"Al": {}}}}
+    calculator = {"ensemble": "nvt", "reference_kind": "calculator"}
+    trajectory = {"ensemble": "nvt", "reference_kind": "trajectory"}
+    for rules in (1, 2):
+        summary = {"rules": rules, "settings": calculator, "figures": figures}
+        assert not judged_as_today(summary)
+        assert judged_as_today({**summary, "settings": trajectory})
+    assert judged_as_today({"rules": 3, "settings": calculator, "figures": figures})

@@ -23,15 +23,18 @@ pytestmark = pytest.mark.xdist_group("validate-emt")
 
 @pytest.fixture
 def reference_runs(monkeypatch: pytest.MonkeyPatch) -> List[Any]:
-    """Records every reference MD run that is actually made."""
+    """Records every reference MD run that is actually made (NVE or NVT)."""
     made: List[Any] = []
-    original = workflow.run_reference
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        made.append(args)
-        return original(*args, **kwargs)
+    def counting(original: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            made.append(args)
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(workflow, "run_reference", counting)
+        return run
+
+    for name in ("run_reference", "run_nvt_reference"):
+        monkeypatch.setattr(workflow, name, counting(getattr(workflow, name)))
     return made
 
 

@@ -60,7 +60,12 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def exact_nvt(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Any, Path]:
-    """The exact stand-in validated in NVT for 2 ps (START equilibrated by EMT)."""
+    """The exact stand-in validated in NVT for 4 ps (START equilibrated by EMT).
+
+    The checks are statistical: at this size (32 atoms) an exact stand-in still
+    fails one of them for about one seed in six at 4 ps (measured on seeds 3 to
+    14: 7 and 13, a mean temperature 5% low and a spread 20% narrow), and for
+    one in two at 2 ps; the seed is fixed."""
     directory = tmp_path_factory.mktemp("validate") / "exact"
     model = verlet_stride_model(STRIDE_FS, SUBSTEPS)
     result = validate(
@@ -68,7 +73,7 @@ def exact_nvt(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Any, Path]:
         aluminium(),
         TEMPERATURE,
         "emt",
-        time_ps=2.0,
+        time_ps=4.0,
         report_dir=directory,
         seed=3,
         quiet=True,
@@ -128,7 +133,7 @@ def test_report_files(exact_nvt):
     assert summary["tolerances"] == Tolerances().to_dict()
     assert len(summary["checks"]) == len(result.checks)
     assert summary["figures"]["reference"]["rdf"]["total"]
-    assert summary["rules"] == JUDGING_RULES and judging_rules(summary) == 2
+    assert summary["rules"] == JUDGING_RULES == judging_rules(summary)
     whole = summary["figures"]["reference"]["temperature_all"]
     only = summary["figures"]["reference"]["temperature"]["Al"]
     assert whole["mean"] == pytest.approx(only["mean"])  # one element: the same
@@ -138,8 +143,8 @@ def test_report_files(exact_nvt):
         assert (directory / name).stat().st_size > 1000
         assert f"]({name})" in report
     frames = ase.io.read(directory / "reference.extxyz", ":")
-    assert len(frames) == 201 and frames[-1].info["time_fs"] == 2000.0
-    assert len(ase.io.read(directory / "flashmd-nvt.extxyz", ":")) == 201
+    assert len(frames) == 401 and frames[-1].info["time_fs"] == 4000.0
+    assert len(ase.io.read(directory / "flashmd-nvt.extxyz", ":")) == 401
 
 
 def test_undertrained_model_fails(exact_nvt, undertrained, tmp_path, capsys):

@@ -16,7 +16,8 @@ import ase.units
 import numpy as np
 
 from metatrain_flashmd.ase import Bussi, Langevin, VelocityVerlet
-from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike
+from metatrain_flashmd.ase.base import FlashMDDynamics, ModelLike, Predictor
+from metatrain_flashmd.ase.guard import TrainingGuard
 from metatrain_flashmd.ase.verlet import EnergyConservationError
 from metatrain_flashmd.observables.temperature import element_temperatures
 from metatrain_flashmd.observables.trajectory import Trajectory, trajectory_from_atoms
@@ -97,6 +98,7 @@ def run_flashmd(
     calculator: Any = None,
     rng: Optional[np.random.Generator] = None,
     device: Optional[str] = None,
+    predictor: Optional[Predictor] = None,
 ) -> FlashMDRun:
     """Run ``strides`` FlashMD strides of ``kind`` from ``start``.
 
@@ -112,6 +114,10 @@ def run_flashmd(
         by ``nve_rescaled``).
     :param rng: random generator of the thermostat.
     :param device: torch device of the model.
+    :param predictor: each stride's positions and momenta instead of the
+        model's (:meth:`~metatrain_flashmd.ase.base.FlashMDDynamics.predict_with`),
+        with the training guard off: the integrator with exact strides, as the
+        NVT reference (:mod:`~metatrain_flashmd.validation.reference_nvt`).
     """
     atoms = at_rest(start.copy())
     atoms.calc = calculator
@@ -125,6 +131,20 @@ def run_flashmd(
         np.random.default_rng() if rng is None else rng,
         device,
     )
+    if predictor is None:
+        return _record(kind, dynamics, strides, temperature_K)
+    dynamics.guard = TrainingGuard(None)
+    with dynamics.predict_with(predictor):
+        return _record(kind, dynamics, strides, temperature_K)
+
+
+def _record(
+    kind: str, dynamics: FlashMDDynamics, strides: int, temperature_K: float
+) -> FlashMDRun:
+    """Run ``dynamics`` for ``strides`` strides, a frame (with the potential
+    energy when its atoms have a calculator) at time 0 and after each stride,
+    stopping at a blow-up (:func:`blowup`) or a failed energy rescaling."""
+    atoms, nan = dynamics.atoms, float("nan")
     frames: List[ase.Atoms] = []
     energies: List[float] = []
     stopped = ""
@@ -138,7 +158,7 @@ def run_flashmd(
             if stopped:
                 break
             frames.append(frame)
-            energy = atoms.get_potential_energy() if calculator else float("nan")
+            energy = atoms.get_potential_energy() if atoms.calc is not None else nan
             energies.append(float(energy))
     except EnergyConservationError as error:
         stopped = str(error)

@@ -2,11 +2,12 @@
 recorded once per FlashMD stride.
 
 The reference timestep is the stride divided by the smallest whole number of
-substeps that keeps it at most ``max_timestep_fs``. NVT uses ASE's Langevin
-dynamics (friction 1 / time constant, the bath of the FlashMD Langevin integrator)
-or Bussi's stochastic velocity rescaling; NVE uses velocity Verlet. The total
-momentum is held at zero by a :class:`~ase.constraints.FixCom` constraint, as
-FlashMD holds it.
+substeps that keeps it at most ``max_timestep_fs``. NVT here uses ASE's Langevin
+dynamics (friction 1 / time constant) or Bussi's stochastic velocity rescaling
+at every reference step: the equilibration of a START without momenta (a
+validation's NVT reference run is :mod:`.reference_nvt`'s, with the FlashMD
+integrator's bath); NVE uses velocity Verlet. The total momentum is held at
+zero by a :class:`~ase.constraints.FixCom` constraint, as FlashMD holds it.
 """
 
 import math

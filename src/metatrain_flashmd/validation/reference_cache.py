@@ -6,11 +6,12 @@ A run is stored under a key that hashes everything that determines it: the start
 (atomic numbers, masses, positions, momenta, cell, periodicity), the identity of
 the reference (the text ``emt`` or ``package.module:function``, or the SHA-256 of
 an MLIP file's content), the ensemble, stride, number of strides, largest
-reference timestep, in NVT the thermostat, temperature, time constant and the
-state of the random generator of its bath, and the versions of this package and
-of ASE. A calculator given as a Python object has no such identity, and its runs
-are not cached. The key assumes that a ``package.module:function`` reference
-keeps returning the same calculator.
+reference timestep, in NVT the thermostat, temperature, time constant, the
+state of the random generator of its bath and how the bath is split around the
+strides, and the versions of this package and of ASE. A calculator given as a
+Python object has no such identity, and its runs are not cached. The key
+assumes that a ``package.module:function`` reference keeps returning the same
+calculator.
 """
 
 import dataclasses

@@ -25,12 +25,14 @@ from metatrain_flashmd.validation.tolerances import Tolerances
 SUMMARY_FORMAT = 1
 """Version of the layout of ``summary.json``."""
 
-JUDGING_RULES = 2
+JUDGING_RULES = 3
 """Version of the rules the checks are judged by, ``rules`` in ``summary.json``
 (a summary without it: version 1). 1: in NVE, each element's mean temperature
 against the reference's mean for that element; 2: against the reference's
-temperature of all atoms. A verdict is only comparable with another of the same
-rules."""
+temperature of all atoms; 3: the NVT reference made by a calculator is the
+FlashMD integrator with exact strides (:mod:`.reference_nvt`), no longer ASE's
+thermostat at every reference step. A verdict is only comparable with another
+of the same rules."""
 
 
 def judging_rules(summary: Dict[str, Any]) -> int:
@@ -46,12 +48,16 @@ def judging_rules(summary: Dict[str, Any]) -> int:
 def judged_as_today(summary: Dict[str, Any]) -> bool:
     """Whether today's rules would judge ``summary``'s runs the same way: judged
     by today's rules, or by rules that differ from them only where it does not
-    apply (rules 1: NVE with several elements)."""
-    if judging_rules(summary) >= JUDGING_RULES:
+    apply (rules 1: NVE with several elements; rules 1 and 2: NVT against a
+    reference calculator)."""
+    rules = judging_rules(summary)
+    if rules >= JUDGING_RULES:
         return True
-    ensemble = summary.get("settings", {}).get("ensemble")
+    settings = summary.get("settings", {})
+    if settings.get("ensemble") == "nvt":
+        return settings.get("reference_kind") == "trajectory"
     elements = summary.get("figures", {}).get("reference", {}).get("temperature", {})
-    return ensemble == "nvt" or len(elements) == 1
+    return rules >= 2 or len(elements) == 1
 
 
 @dataclasses.dataclass

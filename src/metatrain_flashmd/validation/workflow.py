@@ -39,6 +39,7 @@ from metatrain_flashmd.validation.reference_cache import (
     reference_identity as identity_of,
 )
 from metatrain_flashmd.validation.reference_file import read_reference_trajectory
+from metatrain_flashmd.validation.reference_nvt import SPLITTING, run_nvt_reference
 from metatrain_flashmd.validation.report import headline, verdict_table
 from metatrain_flashmd.validation.result import ValidationResult, ValidationSettings
 from metatrain_flashmd.validation.tolerances import Tolerances
@@ -367,7 +368,7 @@ def reference_run(
         max_timestep_fs=settings.reference_timestep_fs,
     )
     if settings.ensemble == "nvt":
-        run.update(bath, rng=rng.bit_generator.state)
+        run.update(bath, rng=rng.bit_generator.state, splitting=SPLITTING)
     key = None
     if inputs.reference_cache is not None:
         if inputs.reference_identity is None:
@@ -378,16 +379,13 @@ def reference_run(
             if cached is not None:
                 return cached
     LOG.info(f"reference MD: {settings.time_ps:g} ps, {settings.ensemble}")
-    extra = dict(**bath, rng=rng) if settings.ensemble == "nvt" else {}
-    trajectory = run_reference(
-        start,
-        inputs.calculator,
-        settings.ensemble,
-        settings.stride_fs,
-        strides,
-        settings.reference_timestep_fs,
-        **extra,
-    )
+    lengths = (settings.stride_fs, strides, settings.reference_timestep_fs)
+    if settings.ensemble == "nvt":
+        trajectory = run_nvt_reference(
+            start, inputs.calculator, inputs.model, *lengths, **bath, rng=rng
+        )
+    else:
+        trajectory = run_reference(start, inputs.calculator, "nve", *lengths)
     if key is not None:
         store_reference(inputs.reference_cache, key, trajectory)
     return trajectory
