@@ -220,7 +220,7 @@ def test_a_stopped_run_keeps_what_it_wrote(
 ):
     """Ctrl-C, or ``kill PID`` (``SIGTERM``), during a run closes its files with
     every frame written (the process does not vanish mid-write); exit status 130
-    or 143, and the default ``SIGTERM`` handler back afterwards."""
+    or 143, and the previous ``SIGTERM`` handler back afterwards."""
     strides = []
     stride = FlashMDDynamics.stride
 
@@ -231,6 +231,7 @@ def test_a_stopped_run_keeps_what_it_wrote(
         stride(self)
 
     monkeypatch.setattr(FlashMDDynamics, "stride", stopped)
+    handler = signal.getsignal(signal.SIGTERM)  # pytest-xdist has its own
     output, log = tmp_path / "md.extxyz", tmp_path / "md.csv"
     arguments = ["md", str(model_path), str(al_trajectory), "--steps", "10"]
     assert main(arguments + ["-o", str(output), "--log", str(log)]) == status
@@ -238,4 +239,4 @@ def test_a_stopped_run_keeps_what_it_wrote(
     assert len(frames) == 3
     assert frames[-1].info["step"] == 2
     assert [row["step"] for row in read_log(log)] == [0, 1, 2]
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is handler
