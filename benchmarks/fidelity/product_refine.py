@@ -148,7 +148,8 @@ def adopt(directory: Path, model: Path) -> None:
 def refine_rows(name: str, work: Path) -> List[str]:
     """Rows of the report's table of the product refines of system ``name``
     (none for a campaign run directory): per stride and ensemble, the outcome,
-    the round kept and its severity, and the checks that still fail."""
+    the round kept and its severity, the checks that still fail, and the
+    versions of ``validate``'s judging rules its rounds were judged by."""
     import json
 
     rows = []
@@ -165,9 +166,27 @@ def refine_rows(name: str, work: Path) -> List[str]:
             f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         )
         ensemble = state.get("settings", {}).get("ensemble", "nvt")
+        rules = rounds_rules(state_path.parent, rounds)
         rows.append(
             f"| {name} | {state_path.parent.parent.name} | {ensemble} | "
             f"{state.get('stopped') or 'running'} | {len(rounds) - 1} | {kept} | "
-            f"{'inf' if severity is None else f'{severity:.2f}'} | {shown or '-'} |"
+            f"{'inf' if severity is None else f'{severity:.2f}'} | {shown or '-'} | "
+            f"{rules} |"
         )
     return rows
+
+
+def rounds_rules(directory: Path, rounds: List[Dict[str, Any]]) -> str:
+    """The versions of ``validate``'s judging rules the ``rounds`` of the refine
+    in ``directory`` were judged by (from their reports), e.g. ``2, 3``."""
+    import json
+
+    from metatrain_flashmd.refine.plan import round_dir
+    from metatrain_flashmd.validation.result import judging_rules
+
+    versions = set()
+    for record in rounds:
+        path = round_dir(directory, record["round"]) / "report" / "summary.json"
+        if path.exists():
+            versions.add(judging_rules(json.loads(path.read_text())))
+    return ", ".join(str(version) for version in sorted(versions)) or "-"

@@ -498,9 +498,13 @@ def refine_section(results: List[Dict[str, Any]], context: Dict[str, Any]) -> Li
     return [
         "## Refines (`mtt-flashmd refine`, the same rules for every system)",
         "",
+        "Judged by: the versions of `validate`'s judging rules (`rules` in each "
+        "round's `summary.json`, see the package's changelog) its rounds were "
+        "judged by.",
+        "",
         "| system | stride | ensemble | outcome | rounds | kept | severity | "
-        "failing checks of the kept round |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "failing checks of the kept round | judged by |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
     ]
