@@ -62,10 +62,10 @@ def one_thread() -> Iterator[None]:
 def exact_nvt(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Any, Path]:
     """The exact stand-in validated in NVT for 4 ps (START equilibrated by EMT).
 
-    The checks are statistical: at this size (32 atoms) an exact stand-in still
-    fails one of them for about one seed in six at 4 ps (measured on seeds 3 to
-    14: 7 and 13, a mean temperature 5% low and a spread 20% narrow), and for
-    one in two at 2 ps; the seed is fixed."""
+    The checks are statistical: at this size (32 atoms) and length an exact
+    stand-in still fails one of them for about one seed in four
+    (``benchmarks/validate_false_failures.py --repeat 2 --time-ps 4``), more
+    often at 2 ps; the seed is fixed."""
     directory = tmp_path_factory.mktemp("validate") / "exact"
     model = verlet_stride_model(STRIDE_FS, SUBSTEPS)
     result = validate(
