@@ -45,6 +45,32 @@ def at_rest(atoms: ase.Atoms) -> ase.Atoms:
     return atoms
 
 
+class ReferenceStride:
+    """One stride of reference velocity Verlet: ``count`` steps of
+    ``timestep_fs`` with ``calculator``, the total momentum held at zero.
+
+    Called with the atoms at t, it returns their positions (A) and momenta
+    ((eV*u)^(1/2)) at t + stride, as a FlashMD model's prediction: the strides
+    of the NVT reference (:mod:`.reference_nvt`) and the ends of the per-stride
+    diagnostics' pairs (:mod:`.stride_pairs`). When a call starts where the last
+    one ended (a bath changes momenta only), the calculator's forces carry over.
+    """
+
+    def __init__(
+        self, start: ase.Atoms, calculator: Any, count: int, timestep_fs: float
+    ) -> None:
+        self.count = int(count)
+        self.atoms = at_rest(start.copy())
+        self.atoms.calc = calculator
+        self.dynamics = integrator(self.atoms, "nve", timestep_fs)
+
+    def __call__(self, atoms: ase.Atoms) -> Tuple[np.ndarray, np.ndarray]:
+        self.atoms.set_positions(atoms.positions, apply_constraint=False)
+        self.atoms.set_momenta(atoms.get_momenta(), apply_constraint=False)
+        self.dynamics.run(self.count)
+        return self.atoms.get_positions(), self.atoms.get_momenta()
+
+
 def integrator(
     atoms: ase.Atoms,
     ensemble: str,

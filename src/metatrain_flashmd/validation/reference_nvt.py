@@ -18,45 +18,18 @@ reference calculator: what a perfect model gives. Equilibrium averages
 reference has none.
 """
 
-from typing import Any, Tuple
+from typing import Any
 
 import ase
-import ase.units
-import numpy as np
-from ase.md.verlet import VelocityVerlet
 
 from metatrain_flashmd.ase.base import ModelLike
 from metatrain_flashmd.observables.trajectory import Trajectory
 from metatrain_flashmd.validation.flashmd_run import run_flashmd
-from metatrain_flashmd.validation.reference import at_rest, substeps
+from metatrain_flashmd.validation.reference import ReferenceStride, substeps
 
 
 SPLITTING = "O(stride/2) reference-stride O(stride/2)"
 """How the NVT reference couples its bath (in the reference cache's key)."""
-
-
-class ReferenceStride:
-    """One stride of reference velocity Verlet: ``count`` steps of
-    ``timestep_fs`` with ``calculator``, the total momentum held at zero.
-
-    Called with the atoms at t, it returns their positions (A) and momenta
-    ((eV*u)^(1/2)) at t + stride, as a FlashMD model's prediction. Forces carry
-    over from one stride to the next (the bath changes momenta only).
-    """
-
-    def __init__(
-        self, start: ase.Atoms, calculator: Any, count: int, timestep_fs: float
-    ) -> None:
-        self.count = int(count)
-        self.atoms = at_rest(start.copy())
-        self.atoms.calc = calculator
-        self.dynamics = VelocityVerlet(self.atoms, timestep=timestep_fs * ase.units.fs)
-
-    def __call__(self, atoms: ase.Atoms) -> Tuple[np.ndarray, np.ndarray]:
-        self.atoms.set_positions(atoms.positions, apply_constraint=False)
-        self.atoms.set_momenta(atoms.get_momenta(), apply_constraint=False)
-        self.dynamics.run(self.count)
-        return self.atoms.get_positions(), self.atoms.get_momenta()
 
 
 def run_nvt_reference(
@@ -69,7 +42,8 @@ def run_nvt_reference(
     **bath: Any,
 ) -> Trajectory:
     """Reference NVT MD from ``start``: the FlashMD run of ``model``'s NVT
-    integrator with reference strides (:class:`ReferenceStride`), a frame with
+    integrator with reference strides
+    (:class:`~metatrain_flashmd.validation.reference.ReferenceStride`), a frame with
     its potential energy at time 0 and after every stride.
 
     :param start: the first frame, with momenta.

@@ -12,12 +12,11 @@ from typing import Any, List
 
 import ase
 import numpy as np
-from ase.constraints import FixCom
 
 from metatrain_flashmd._names import FUTURE_MOMENTA_KEY, FUTURE_POSITIONS_KEY
 from metatrain_flashmd.observables.trajectory import Trajectory
 from metatrain_flashmd.observables.transport import unwrap
-from metatrain_flashmd.validation.reference import integrator, substeps
+from metatrain_flashmd.validation.reference import ReferenceStride, substeps
 
 
 def spread_indices(available: int, count: int) -> np.ndarray:
@@ -46,16 +45,13 @@ def reference_pairs(
 ) -> List[ase.Atoms]:
     """``count`` pairs from frames spread over ``trajectory``, each ended by one
     stride of reference NVE."""
-    steps, timestep = substeps(stride_fs, max_timestep_fs)
+    stride = ReferenceStride(
+        trajectory.frame(0), calculator, *substeps(stride_fs, max_timestep_fs)
+    )
     pairs = []
     for index in spread_indices(trajectory.num_frames, count):
         now = trajectory.frame(int(index))
-        atoms = now.copy()
-        atoms.set_momenta(now.get_momenta())
-        atoms.set_constraint(FixCom())
-        atoms.calc = calculator
-        integrator(atoms, "nve", timestep).run(steps)
-        pairs.append(make_pair(now, atoms.positions, atoms.get_momenta()))
+        pairs.append(make_pair(now, *stride(now)))
     return pairs
 
 
