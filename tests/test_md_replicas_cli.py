@@ -176,7 +176,7 @@ def test_a_replica_that_stops_leaves_the_others_running(
     # At rest in an EMT minimum: any move raises the potential energy above the
     # total, which no rescaling of zero momenta can absorb. A vacancy, because in
     # the perfect crystal every environment is symmetric and the model may not
-    # move any atom at all (it does not on some CPUs).
+    # move any atom at all (it moved none on one machine of this project).
     at_rest = ase.build.bulk("Al", "fcc", a=4.05, cubic=True).repeat(2)
     del at_rest[0]
     at_rest.calc = EMT()
